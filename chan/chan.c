@@ -1,0 +1,364 @@
+/* chan/chan.c — channel operations.
+ *
+ * Buffered channels (cap > 0) keep their values in the lock-free ring of
+ * lockfree/ring.h; the channel adds blocking on top of it:
+ *
+ *   fast path   ring push/pop; then, if the opposite wait queue is non-empty
+ *               (one seq_cst load), claim and unpark one waiter there.
+ *   slow path   spin on the ring while the spin policy allows; then register
+ *               a waiter node in this direction's queue, re-check the ring,
+ *               and park. A claimed waiter retries the ring.
+ *
+ * No lost wakeup: an operation updates the ring (seq_cst stamp store) and
+ * then loads the opposite queue's count (seq_cst); a waiter increments that
+ * count (seq_cst RMW) and then re-checks the ring (seq_cst stamp load). In
+ * the single total order of these four accesses one side sees the other:
+ * either the waiter's re-check finds the update, or the operation finds the
+ * waiter and claims it. A claim is a wake-up obligation for one ring update,
+ * so a claimed waiter that returns without retrying the ring after its claim
+ * (it had already succeeded in its own re-check) passes the wake-up on to the
+ * next waiter of its queue. A woken waiter that finds the update already
+ * taken by a barging thread registers again: that thread consumed it.
+ *
+ * Unbuffered channels (cap 0) are a rendezvous under the channel lock, as in
+ * Go: an operation that finds a waiting partner in the opposite queue claims
+ * it, copies the value directly between the two callers' buffers, and unparks
+ * it; otherwise it queues its own node (with a pointer to its buffer) and
+ * parks until a partner or close claims it. A send therefore returns only
+ * after a receiver took the value.
+ *
+ * Close takes the lock, marks the channel closed (the ring's tail mark bit,
+ * or the closed flag) and claims every queued waiter with ok = false. Because
+ * registration also happens under the lock, a waiter either registered before
+ * the close (and is claimed) or re-checks after it (and sees the mark). One
+ * case remains: a push that claimed its slot before the close and publishes
+ * after it. Receivers that re-check meanwhile see the slot in flight and
+ * park; the push's wake then wakes all of them (see weft__chan_wake), so
+ * that the ones that do not get its value see "closed and drained".
+ */
+#include "chan/chan_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* ---- creation ------------------------------------------------------------ */
+
+WEFT_API weft_chan *weft_chan_new(size_t elem_size, size_t cap)
+{
+    if (cap > WEFT_RING_MAX_CAP) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t slots = cap ? weft__ring_slots_size(elem_size, cap) : 0;
+    size_t head = (sizeof(weft_chan) + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
+    if ((cap && slots == 0) || (cap && elem_size && cap > SIZE_MAX / elem_size) ||
+        slots > SIZE_MAX - head - WEFT_CACHELINE) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t total = (head + slots + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
+    weft_chan *c = aligned_alloc(WEFT_CACHELINE, total);
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(c, 0, sizeof *c);
+    c->elem_size = elem_size;
+    c->cap = cap;
+    atomic_init(&c->lock.state, 0);
+    atomic_init(&c->sendq.n, 0);
+    atomic_init(&c->recvq.n, 0);
+    if (cap)
+        weft__ring_init(&c->ring, elem_size, cap, (unsigned char *)c + head);
+    return c;
+}
+
+WEFT_API void weft_chan_free(weft_chan *c)
+{
+    free(c);
+}
+
+WEFT_API size_t weft_chan_len(const weft_chan *c)
+{
+    return c && c->cap ? weft__ring_len(&c->ring) : 0;
+}
+
+WEFT_API size_t weft_chan_cap(const weft_chan *c)
+{
+    return c ? c->cap : 0;
+}
+
+/* ---- waking -------------------------------------------------------------- */
+
+void weft__chan_wake(weft_chan *c, weft_waitq *q, size_t n)
+{
+    weft_wnode *list = NULL;
+    weft_lock_acquire(&c->lock);
+    /* A push that claimed its slot before a close but publishes after it
+       may be the last event on the channel: its value goes to one receiver
+       and every other receiver must then see "closed and drained". Close
+       could not wake those that registered after it (their re-check saw the
+       in-flight slot), so on a closed ring every wake is a wake-all. */
+    if (c->cap && ring_closed(&c->ring))
+        n = SIZE_MAX;
+    wq_claim_many(q, n, true, &list);
+    weft_lock_release(&c->lock);
+    wq_wake_list(list);
+}
+
+/* ---- buffered ------------------------------------------------------------ */
+
+static inline int buf_try(weft_chan *c, bool send, void *elem)
+{
+    return send ? ring_push(&c->ring, elem) : ring_pop(&c->ring, elem);
+}
+
+/* A registered waiter is done with its own queue: withdraw its node. If it
+   had been claimed meanwhile, wait for the claimer's unpark and pass the
+   wake-up on, since this thread will not retry the ring for it. */
+static void buf_withdraw(weft_chan *c, weft_waitq *q, weft_waiter *w, weft_wnode *n)
+{
+    if (waiter_abandon(w)) {
+        weft_lock_acquire(&c->lock);
+        wq_remove(q, n);
+        weft_lock_release(&c->lock);
+        return;
+    }
+    weft_parker_wait(&w->park, WEFT_FOREVER, 0);
+    chan_notify(c, q, 1);
+}
+
+/* Blocking part of a buffered send or receive, after a try found the ring
+   full or empty. Returns 0, WEFT_ECLOSED, or the deadline's error. The caller
+   notifies the opposite queue on success. */
+static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
+{
+    if (weft__deadline_passed(deadline))
+        return weft__expired(deadline);
+    weft_waitq *q = chan_queue(c, send);
+    weft_spin *site = send ? &c->send_spin : &c->recv_spin;
+    int rc = WEFT_EAGAIN;
+
+    uint32_t budget = weft_spin_enter(site), i = 0;
+    if (budget) {
+        while (i < budget && (rc = buf_try(c, send, elem)) == WEFT_EAGAIN) {
+            weft_cpu_relax();
+            i++;
+        }
+        weft_spin_leave(site, i, rc != WEFT_EAGAIN);
+        if (rc != WEFT_EAGAIN)
+            return rc;
+    }
+
+    for (;;) {
+        weft_waiter w;
+        weft_wnode n;
+        waiter_init(&w);
+        wnode_init(&n, &w, NULL, 0);
+        weft_lock_acquire(&c->lock);
+        wq_enqueue(q, &n);
+        weft_lock_release(&c->lock);
+
+        rc = buf_try(c, send, elem); /* the re-check after registering */
+        if (rc != WEFT_EAGAIN) {
+            buf_withdraw(c, q, &w, &n);
+            return rc;
+        }
+        int pr = weft_parker_wait(&w.park, deadline, 0);
+        if (pr != 0) {
+            if (waiter_abandon(&w)) {
+                weft_lock_acquire(&c->lock);
+                wq_remove(q, &n);
+                weft_lock_release(&c->lock);
+                return pr;
+            }
+            weft_parker_wait(&w.park, WEFT_FOREVER, 0); /* claimed meanwhile */
+        }
+        /* Claimed (node already dequeued): retry the ring. */
+        rc = buf_try(c, send, elem);
+        if (rc != WEFT_EAGAIN)
+            return rc;
+        if (weft__deadline_passed(deadline))
+            return WEFT_ETIMEDOUT;
+    }
+}
+
+static int buf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
+{
+    int rc = buf_try(c, send, elem);
+    if (rc == WEFT_EAGAIN)
+        rc = buf_block(c, send, elem, deadline);
+    if (rc == 0)
+        chan_notify(c, chan_queue(c, !send), 1);
+    return rc;
+}
+
+/* ---- unbuffered ---------------------------------------------------------- */
+
+weft_waiter *weft__unbuf_transfer(weft_chan *c, bool send, void *elem, weft_wnode *p)
+{
+    void *dst = send ? p->elem : elem;
+    const void *src = send ? elem : p->elem;
+    if (dst && c->elem_size)
+        memcpy(dst, src, c->elem_size);
+    return p->w;
+}
+
+static int unbuf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
+{
+    weft_waitq *mine = chan_queue(c, send), *peer = chan_queue(c, !send);
+
+    weft_lock_acquire(&c->lock);
+    if (c->closed) {
+        weft_lock_release(&c->lock);
+        return WEFT_ECLOSED;
+    }
+    weft_wnode *p = wq_claim(peer, NULL, true);
+    if (p) {
+        weft_waiter *pw = weft__unbuf_transfer(c, send, elem, p);
+        weft_lock_release(&c->lock);
+        weft_parker_unpark(&pw->park);
+        return 0;
+    }
+    if (weft__deadline_passed(deadline)) {
+        weft_lock_release(&c->lock);
+        return weft__expired(deadline);
+    }
+    weft_waiter w;
+    weft_wnode n;
+    waiter_init(&w);
+    wnode_init(&n, &w, elem, 0);
+    wq_enqueue(mine, &n);
+    weft_lock_release(&c->lock);
+
+    int pr = waiter_park(&w, send ? &c->send_spin : &c->recv_spin, deadline);
+    if (pr != 0) {
+        if (waiter_abandon(&w)) {
+            weft_lock_acquire(&c->lock);
+            wq_remove(mine, &n);
+            weft_lock_release(&c->lock);
+            return pr;
+        }
+        weft_parker_wait(&w.park, WEFT_FOREVER, 0); /* claimed meanwhile */
+    }
+    return w.ok ? 0 : WEFT_ECLOSED;
+}
+
+/* ---- public operations ----------------------------------------------------- */
+
+int weft__chan_op(weft_chan *c, bool send, void *elem, int64_t deadline)
+{
+    return c->cap ? buf_op(c, send, elem, deadline) : unbuf_op(c, send, elem, deadline);
+}
+
+static inline int chan_op(weft_chan *c, bool send, void *elem, int64_t deadline)
+{
+    if (weft_unlikely(!c || (send && !elem && c->elem_size)))
+        return WEFT_EINVAL;
+    return weft__chan_op(c, send, elem, deadline);
+}
+
+WEFT_API int weft_chan_send(weft_chan *c, const void *elem)
+{
+    return chan_op(c, true, (void *)elem, WEFT_FOREVER);
+}
+
+WEFT_API int weft_chan_recv(weft_chan *c, void *elem)
+{
+    return chan_op(c, false, elem, WEFT_FOREVER);
+}
+
+WEFT_API int weft_chan_try_send(weft_chan *c, const void *elem)
+{
+    return chan_op(c, true, (void *)elem, WEFT_NOWAIT);
+}
+
+WEFT_API int weft_chan_try_recv(weft_chan *c, void *elem)
+{
+    return chan_op(c, false, elem, WEFT_NOWAIT);
+}
+
+WEFT_API int weft_chan_send_until(weft_chan *c, const void *elem, int64_t deadline)
+{
+    return chan_op(c, true, (void *)elem, deadline);
+}
+
+WEFT_API int weft_chan_recv_until(weft_chan *c, void *elem, int64_t deadline)
+{
+    return chan_op(c, false, elem, deadline);
+}
+
+WEFT_API int weft_chan_close(weft_chan *c)
+{
+    if (!c)
+        return WEFT_EINVAL;
+    weft_wnode *list = NULL;
+    weft_lock_acquire(&c->lock);
+    bool was_open = c->cap ? ring_close(&c->ring) : !c->closed;
+    c->closed = true;
+    if (was_open) {
+        wq_claim_many(&c->sendq, SIZE_MAX, false, &list);
+        wq_claim_many(&c->recvq, SIZE_MAX, false, &list);
+    }
+    weft_lock_release(&c->lock);
+    wq_wake_list(list);
+    return was_open ? 0 : WEFT_ECLOSED;
+}
+
+WEFT_API int weft_chan_send_many(weft_chan *c, const void *elems, size_t n, size_t *sent)
+{
+    if (sent)
+        *sent = 0;
+    if (!c || n == 0 || (!elems && c->elem_size))
+        return WEFT_EINVAL;
+    const unsigned char *p = elems;
+    size_t i = 0, pending = 0;
+    int rc = 0;
+    for (; i < n; i++) {
+        void *e = (void *)(p ? p + i * c->elem_size : NULL);
+        if (!c->cap) {
+            rc = unbuf_op(c, true, e, WEFT_FOREVER);
+        } else if ((rc = ring_push(&c->ring, e)) == WEFT_EAGAIN) {
+            /* About to block: wake receivers for what is already in. */
+            chan_notify(c, &c->recvq, pending);
+            pending = 0;
+            rc = buf_block(c, true, e, WEFT_FOREVER);
+        }
+        if (rc != 0)
+            break;
+        pending++;
+    }
+    if (c->cap)
+        chan_notify(c, &c->recvq, pending);
+    if (sent)
+        *sent = i;
+    return rc;
+}
+
+WEFT_API int weft_chan_recv_many(weft_chan *c, void *elems, size_t max, size_t *got)
+{
+    if (got)
+        *got = 0;
+    if (!c || max == 0)
+        return WEFT_EINVAL;
+    unsigned char *p = elems;
+    size_t k = 0;
+    int rc;
+    if (!c->cap) {
+        rc = unbuf_op(c, false, p, WEFT_FOREVER);
+        for (k = rc == 0; rc == 0 && k < max; k++)
+            if (unbuf_op(c, false, p ? p + k * c->elem_size : NULL, WEFT_NOWAIT) != 0)
+                break;
+    } else {
+        rc = ring_pop(&c->ring, p);
+        if (rc == WEFT_EAGAIN)
+            rc = buf_block(c, false, p, WEFT_FOREVER);
+        for (k = rc == 0; rc == 0 && k < max; k++)
+            if (ring_pop(&c->ring, p ? p + k * c->elem_size : NULL) != 0)
+                break;
+        chan_notify(c, &c->sendq, k);
+    }
+    if (got)
+        *got = k;
+    return rc;
+}

@@ -1,0 +1,14 @@
+/* weft.h — Go's concurrency patterns for C11 threads.
+ *
+ * The umbrella header: includes every public weft header. See README.md for
+ * a quick start and each header for the contract of its functions.
+ */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include <weft/base.h>
+#include <weft/chan.h>
+#include <weft/lockfree.h>
+#include <weft/select.h>
+
+#endif /* WEFT_H */

@@ -10,5 +10,7 @@
 #include <weft/chan.h>
 #include <weft/lockfree.h>
 #include <weft/select.h>
+#include <weft/time.h>
+#include <weft/ctx.h>
 
 #endif /* WEFT_H */

@@ -38,6 +38,7 @@ extern "C" {
 #endif
 
 typedef struct weft_chan weft_chan;
+typedef struct weft_ctx weft_ctx; /* weft/ctx.h */
 
 /* Create a channel of values of elem_size bytes (0 is allowed: a signal
    channel, Go's chan struct{}) with room for cap values (0: unbuffered).
@@ -77,6 +78,15 @@ WEFT_API int weft_chan_try_recv(weft_chan *c, void *elem);
    the deadline. */
 WEFT_API int weft_chan_send_until(weft_chan *c, const void *elem, int64_t deadline);
 WEFT_API int weft_chan_recv_until(weft_chan *c, void *elem, int64_t deadline);
+
+/* As send and recv, but give up when the context ctx is done: they return
+   its error (WEFT_ECANCELED, or WEFT_ETIMEDOUT at its deadline). A context
+   that is already done when the call starts wins over a ready channel. A
+   NULL ctx (or background) never is done: the plain forms. Implemented in
+   sync/ beside the contexts; each call that waits uses the context's done
+   channel (created on first use) through weft_select. */
+WEFT_API int weft_chan_send_ctx(weft_chan *c, const void *elem, weft_ctx *ctx);
+WEFT_API int weft_chan_recv_ctx(weft_chan *c, void *elem, weft_ctx *ctx);
 
 /* Close the channel: later sends return WEFT_ECLOSED; receivers drain the
    values already sent, then get WEFT_ECLOSED. Every blocked sender (which

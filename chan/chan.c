@@ -68,6 +68,7 @@ WEFT_API weft_chan *weft_chan_new(size_t elem_size, size_t cap)
     atomic_init(&c->lock.state, 0);
     atomic_init(&c->sendq.n, 0);
     atomic_init(&c->recvq.n, 0);
+    atomic_init(&c->events, 0);
     if (cap)
         weft__ring_init(&c->ring, elem_size, cap, (unsigned char *)c + head);
     return c;
@@ -139,12 +140,10 @@ static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
     weft_spin *site = send ? &c->send_spin : &c->recv_spin;
     int rc = WEFT_EAGAIN;
 
-    uint32_t budget = weft_spin_enter(site), i = 0;
+    uint32_t budget = weft_spin_enter(site), i = 0, step = 0;
     if (budget) {
-        while (i < budget && (rc = buf_try(c, send, elem)) == WEFT_EAGAIN) {
-            weft_cpu_relax();
-            i++;
-        }
+        while (i < budget && (rc = buf_try(c, send, elem)) == WEFT_EAGAIN)
+            i += weft__backoff(&step);
         weft_spin_leave(site, i, rc != WEFT_EAGAIN);
         if (rc != WEFT_EAGAIN)
             return rc;
@@ -229,6 +228,7 @@ static int unbuf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
     waiter_init(&w);
     wnode_init(&n, &w, elem, 0);
     wq_enqueue(mine, &n);
+    atomic_fetch_add(&c->events, 1); /* seq_cst: see chan_version */
     weft_lock_release(&c->lock);
 
     int pr = waiter_park(&w, send ? &c->send_spin : &c->recv_spin, deadline);
@@ -296,6 +296,7 @@ WEFT_API int weft_chan_close(weft_chan *c)
     weft_lock_acquire(&c->lock);
     bool was_open = c->cap ? ring_close(&c->ring) : !c->closed;
     c->closed = true;
+    atomic_fetch_add(&c->events, 1);
     if (was_open) {
         wq_claim_many(&c->sendq, SIZE_MAX, false, &list);
         wq_claim_many(&c->recvq, SIZE_MAX, false, &list);
@@ -305,6 +306,11 @@ WEFT_API int weft_chan_close(weft_chan *c)
     return was_open ? 0 : WEFT_ECLOSED;
 }
 
+/* Batches on a buffered channel claim runs of slots with one CAS each
+   (ring_push_many / ring_pop_many) and wake the other side once per run,
+   for as many waiters as values moved. A value that cannot go now goes
+   through the blocking path like a single send, after the values already
+   moved have been announced. */
 WEFT_API int weft_chan_send_many(weft_chan *c, const void *elems, size_t n, size_t *sent)
 {
     if (sent)
@@ -312,24 +318,30 @@ WEFT_API int weft_chan_send_many(weft_chan *c, const void *elems, size_t n, size
     if (!c || n == 0 || (!elems && c->elem_size))
         return WEFT_EINVAL;
     const unsigned char *p = elems;
-    size_t i = 0, pending = 0;
+    size_t i = 0;
     int rc = 0;
-    for (; i < n; i++) {
+    while (i < n) {
         void *e = (void *)(p ? p + i * c->elem_size : NULL);
         if (!c->cap) {
-            rc = unbuf_op(c, true, e, WEFT_FOREVER);
-        } else if ((rc = ring_push(&c->ring, e)) == WEFT_EAGAIN) {
-            /* About to block: wake receivers for what is already in. */
-            chan_notify(c, &c->recvq, pending);
-            pending = 0;
-            rc = buf_block(c, true, e, WEFT_FOREVER);
+            if ((rc = unbuf_op(c, true, e, WEFT_FOREVER)) != 0)
+                break;
+            i++;
+            continue;
         }
-        if (rc != 0)
+        long k = ring_push_many(&c->ring, e, n - i);
+        if (k > 0) {
+            i += (size_t)k;
+            ring_batch_fence();
+            chan_notify(c, &c->recvq, (size_t)k);
+            continue;
+        }
+        if (k == WEFT_ECLOSED || (rc = buf_block(c, true, e, WEFT_FOREVER)) != 0) {
+            rc = WEFT_ECLOSED;
             break;
-        pending++;
+        }
+        i++;
+        chan_notify(c, &c->recvq, 1);
     }
-    if (c->cap)
-        chan_notify(c, &c->recvq, pending);
     if (sent)
         *sent = i;
     return rc;
@@ -350,12 +362,19 @@ WEFT_API int weft_chan_recv_many(weft_chan *c, void *elems, size_t max, size_t *
             if (unbuf_op(c, false, p ? p + k * c->elem_size : NULL, WEFT_NOWAIT) != 0)
                 break;
     } else {
-        rc = ring_pop(&c->ring, p);
-        if (rc == WEFT_EAGAIN)
-            rc = buf_block(c, false, p, WEFT_FOREVER);
-        for (k = rc == 0; rc == 0 && k < max; k++)
-            if (ring_pop(&c->ring, p ? p + k * c->elem_size : NULL) != 0)
+        long m = ring_pop_many(&c->ring, p, max);
+        if (m == WEFT_EAGAIN && (rc = buf_block(c, false, p, WEFT_FOREVER)) == 0)
+            m = 1;
+        rc = m > 0 ? 0 : m == WEFT_EAGAIN ? rc : (int)m;
+        k = m > 0 ? (size_t)m : 0;
+        /* A run may stop at the end of the ring's lap: take what follows. */
+        while (rc == 0 && k < max) {
+            m = ring_pop_many(&c->ring, p ? p + k * c->elem_size : NULL, max - k);
+            if (m <= 0)
                 break;
+            k += (size_t)m;
+        }
+        ring_batch_fence();
         chan_notify(c, &c->sendq, k);
     }
     if (got)

@@ -13,6 +13,7 @@ struct weft_chan {
     size_t cap;                /* 0: unbuffered */
     weft_lock lock;            /* guards sendq, recvq and (unbuffered) closed */
     bool closed;               /* unbuffered only; buffered uses the ring's mark bit */
+    _Atomic uint64_t events;   /* unbuffered only: bumped by every enqueue and close */
     weft_waitq sendq, recvq;   /* threads blocked sending / receiving */
     weft_spin send_spin, recv_spin;
     weft_ring ring;            /* buffered only; slots follow the struct */
@@ -31,6 +32,18 @@ int weft__chan_op(weft_chan *c, bool send, void *elem, int64_t deadline);
    value between our elem and p's and return p's waiter, for the caller to
    unpark after releasing the lock. */
 weft_waiter *weft__unbuf_transfer(weft_chan *c, bool send, void *elem, weft_wnode *p);
+
+/* A number that changes whenever the channel may have become ready: the
+   sum of the ring's positions (both only grow; the close mark adds to
+   tail), or the unbuffered event count. Read before a failed try and again
+   after it, an unchanged version proves the channel stayed not ready in
+   between (select's atomic poll). seq_cst loads. */
+static inline uint64_t chan_version(weft_chan *c)
+{
+    if (c->cap)
+        return atomic_load(&c->ring.head) + atomic_load(&c->ring.tail);
+    return atomic_load(&c->events);
+}
 
 static inline weft_waitq *chan_queue(weft_chan *c, bool send)
 {

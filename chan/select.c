@@ -69,21 +69,38 @@ static inline bool case_send(const weft_case *cs)
     return cs->dir == WEFT_SEND;
 }
 
-/* 1: one pass over the cases in random order. The index, or -1. */
-static int poll_cases(weft_case *cases, uint32_t *order, size_t n)
+/* 1: one pass over the cases in random order. The index, or -1. With
+   `versions`, the pass is made atomic, as Go's lock-all-channels poll is:
+   each channel's version is read before its try, and a pass that found
+   nothing counts only if no version changed by its end — then every case
+   was not ready at that one instant. Otherwise something happened on one
+   of the channels meanwhile (someone progressed), and the pass is redone.
+   Without this, a poll could miss a value that moved from a channel it had
+   not yet looked at to one it had already passed (Go's
+   TestNonblockSelectRace). Blocking selects do not need it: their
+   register-and-recheck step covers the same window. */
+static int poll_cases(weft_case *cases, uint32_t *order, size_t n, uint64_t *versions)
 {
-    shuffle(order, n);
-    for (size_t j = 0; j < n; j++) {
-        weft_case *cs = &cases[order[j]];
-        if (!cs->chan)
-            continue;
-        int rc = weft__chan_op(cs->chan, case_send(cs), cs->elem, WEFT_NOWAIT);
-        if (rc != WEFT_EAGAIN) {
-            cs->ok = rc == 0;
-            return (int)order[j];
+    for (;;) {
+        shuffle(order, n);
+        for (size_t j = 0; j < n; j++) {
+            weft_case *cs = &cases[order[j]];
+            if (!cs->chan)
+                continue;
+            if (versions)
+                versions[order[j]] = chan_version(cs->chan);
+            int rc = weft__chan_op(cs->chan, case_send(cs), cs->elem, WEFT_NOWAIT);
+            if (rc != WEFT_EAGAIN) {
+                cs->ok = rc == 0;
+                return (int)order[j];
+            }
         }
+        bool stable = true;
+        for (size_t i = 0; versions && i < n && stable; i++)
+            stable = !cases[i].chan || chan_version(cases[i].chan) == versions[i];
+        if (stable)
+            return -1;
     }
-    return -1;
 }
 
 static void withdraw(weft_case *cases, weft_wnode *nodes, size_t n)
@@ -147,23 +164,21 @@ static bool buffered_ready(weft_case *cases, size_t n)
    microseconds is worth waiting for on the CPU. */
 static int poll_spin(weft_case *cases, uint32_t *order, size_t n)
 {
-    uint32_t budget = weft_spin_enter(&g_select_spin), i = 0;
+    uint32_t budget = weft_spin_enter(&g_select_spin), i = 0, step = 0;
     int k = -1;
     if (budget) {
-        while (i < budget && (k = poll_cases(cases, order, n)) < 0) {
-            weft_cpu_relax();
-            i += (uint32_t)n;
-        }
+        while (i < budget && (k = poll_cases(cases, order, n, NULL)) < 0)
+            i += (uint32_t)n + weft__backoff(&step);
         weft_spin_leave(&g_select_spin, i, k >= 0);
     }
     return k;
 }
 
 static int select_loop(weft_case *cases, size_t n, int64_t deadline, uint32_t *order,
-                       weft_wnode *nodes)
+                       weft_wnode *nodes, uint64_t *versions)
 {
     for (bool first = true;; first = false) {
-        int k = poll_cases(cases, order, n);
+        int k = poll_cases(cases, order, n, deadline == WEFT_NOWAIT ? versions : NULL);
         if (k >= 0)
             return k;
         if (weft__deadline_passed(deadline))
@@ -251,21 +266,26 @@ WEFT_API int weft_select(weft_case *cases, size_t n, int64_t deadline)
     enum { SMALL = 8 };
     uint32_t order_small[SMALL];
     weft_wnode nodes_small[SMALL];
+    uint64_t versions_small[SMALL];
     uint32_t *order = order_small;
     weft_wnode *nodes = nodes_small;
+    uint64_t *versions = versions_small;
     if (n > SMALL) {
         order = malloc(n * sizeof *order);
         nodes = malloc(n * sizeof *nodes);
-        if (!order || !nodes) {
+        versions = malloc(n * sizeof *versions);
+        if (!order || !nodes || !versions) {
             free(order);
             free(nodes);
+            free(versions);
             return WEFT_ENOMEM;
         }
     }
-    int rc = select_loop(cases, n, deadline, order, nodes);
+    int rc = select_loop(cases, n, deadline, order, nodes, versions);
     if (n > SMALL) {
         free(order);
         free(nodes);
+        free(versions);
     }
     return rc;
 }

@@ -30,6 +30,21 @@ static inline int weft__expired(int64_t d)
     return d == WEFT_NOWAIT ? WEFT_EAGAIN : WEFT_ETIMEDOUT;
 }
 
+/* One step of a polling spin with exponential backoff: 1, 2, 4, ... up to
+   32 pause rounds between polls. Polling a line another CPU is writing
+   steals it from that CPU at every look; backing off lets the producer run
+   ahead and the poller then finds several values at once. Returns the
+   rounds spent (to charge against a weft_spin budget). */
+void weft_cpu_relax(void);
+static inline uint32_t weft__backoff(uint32_t *step)
+{
+    uint32_t rounds = 1u << (*step < 5 ? *step : 5);
+    for (uint32_t k = 0; k < rounds; k++)
+        weft_cpu_relax();
+    (*step)++;
+    return rounds;
+}
+
 /* Print "weft: <msg>" to stderr and abort(): misuse that would corrupt state. */
 _Noreturn void weft__panic(const char *msg);
 

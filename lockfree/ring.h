@@ -191,6 +191,86 @@ static inline int ring_pop(weft_ring *r, void *elem)
     }
 }
 
+/* Batches. Claim up to max contiguous slots of the current lap with one CAS
+   (a batch never wraps: one that reaches the end of the lap stops there and
+   the caller comes back for the rest), copy, and publish each slot with a
+   release stamp store. The Dekker pair with a waiter then needs one seq_cst
+   fence after the batch instead of a seq_cst store per slot: the caller
+   (a channel) issues it through ring_batch_fence before its wake check.
+   Returns the number moved (>= 1), or the single-operation result when
+   none could be (WEFT_EAGAIN, WEFT_ECLOSED). */
+static inline long ring_push_many(weft_ring *r, const unsigned char *elems, size_t max)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    for (;;) {
+        if (weft_unlikely(tail & r->mark_bit))
+            return WEFT_ECLOSED;
+        uint64_t index = tail & (r->mark_bit - 1);
+        uint64_t room = r->cap - index;
+        uint64_t k = 0;
+        /* Acquire: as ring_push's stamp load (the slot's pop is done). */
+        while (k < max && k < room &&
+               atomic_load_explicit(ring_stamp(r, index + k), memory_order_acquire) == tail + k)
+            k++;
+        if (k == 0) {
+            int rc = ring_push(r, elems);
+            return rc == 0 ? 1 : rc;
+        }
+        uint64_t next = index + k < r->cap ? tail + k : (tail & ~(r->one_lap - 1)) + r->one_lap;
+        if (atomic_compare_exchange_weak_explicit(&r->tail, &tail, next, memory_order_seq_cst,
+                                                  memory_order_relaxed)) {
+            for (uint64_t j = 0; j < k; j++) {
+                if (elems)
+                    ring_copy(ring_data(r, index + j), elems + j * r->elem_size, r->elem_size);
+                /* Release: publishes the element (see ring_push). */
+                atomic_store_explicit(ring_stamp(r, index + j), tail + j + 1, memory_order_release);
+            }
+            return (long)k;
+        }
+        weft_cpu_relax();
+    }
+}
+
+static inline long ring_pop_many(weft_ring *r, unsigned char *elems, size_t max)
+{
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    for (;;) {
+        uint64_t index = head & (r->mark_bit - 1);
+        uint64_t room = r->cap - index;
+        uint64_t k = 0;
+        /* Acquire: pairs with the pushes' stamp stores (elements visible). */
+        while (k < max && k < room &&
+               atomic_load_explicit(ring_stamp(r, index + k), memory_order_acquire) ==
+                   head + k + 1)
+            k++;
+        if (k == 0) {
+            int rc = ring_pop(r, elems);
+            return rc == 0 ? 1 : rc;
+        }
+        uint64_t next = index + k < r->cap ? head + k : (head & ~(r->one_lap - 1)) + r->one_lap;
+        if (atomic_compare_exchange_weak_explicit(&r->head, &head, next, memory_order_seq_cst,
+                                                  memory_order_relaxed)) {
+            for (uint64_t j = 0; j < k; j++) {
+                if (elems)
+                    ring_copy(elems + j * r->elem_size, ring_data(r, index + j), r->elem_size);
+                /* Release: the slot is free once we have read it. */
+                atomic_store_explicit(ring_stamp(r, index + j), head + j + r->one_lap,
+                                      memory_order_release);
+            }
+            return (long)k;
+        }
+        weft_cpu_relax();
+    }
+}
+
+/* The seq_cst fence that completes a batch's Dekker half (see above): with
+   it, release stamp stores, fence, wait-queue load is as good as seq_cst
+   stores followed by the load. */
+static inline void ring_batch_fence(void)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
 /* Mark the ring closed: later pushes return WEFT_ECLOSED, pops drain and
    then return WEFT_ECLOSED. Returns false if it was already closed. */
 static inline bool ring_close(weft_ring *r)

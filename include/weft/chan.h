@@ -47,8 +47,11 @@ typedef struct weft_ctx weft_ctx; /* weft/ctx.h */
    Costs one allocation of about 64 + cap * round8(elem_size + 8) bytes. */
 WEFT_API weft_chan *weft_chan_new(size_t elem_size, size_t cap);
 
-/* Free a channel. The caller guarantees that no thread uses it any more
-   (none is blocked on it). weft_chan_free(NULL) does nothing. */
+/* Free a channel. The caller guarantees that no thread uses it any more:
+   every call on it has returned (none is blocked on it, and none is still
+   inside a send, even one whose value was already received: a sender wakes
+   receivers after its value became visible). weft_chan_free(NULL) does
+   nothing. */
 WEFT_API void weft_chan_free(weft_chan *c);
 
 /* Send the elem_size bytes at elem. Returns 0 once the value is in the

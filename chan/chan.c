@@ -331,8 +331,7 @@ WEFT_API int weft_chan_send_many(weft_chan *c, const void *elems, size_t n, size
         long k = ring_push_many(&c->ring, e, n - i);
         if (k > 0) {
             i += (size_t)k;
-            ring_batch_fence();
-            chan_notify(c, &c->recvq, (size_t)k);
+            chan_notify_batch(c, &c->recvq, (size_t)k);
             continue;
         }
         if (k == WEFT_ECLOSED || (rc = buf_block(c, true, e, WEFT_FOREVER)) != 0) {
@@ -374,8 +373,7 @@ WEFT_API int weft_chan_recv_many(weft_chan *c, void *elems, size_t max, size_t *
                 break;
             k += (size_t)m;
         }
-        ring_batch_fence();
-        chan_notify(c, &c->sendq, k);
+        chan_notify_batch(c, &c->sendq, k);
     }
     if (got)
         *got = k;

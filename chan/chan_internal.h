@@ -58,4 +58,17 @@ static inline void chan_notify(weft_chan *c, weft_waitq *q, size_t n)
         weft__chan_wake(c, q, n);
 }
 
+/* chan_notify after a batch whose stamps were stored with release only
+   (ring_push_many / ring_pop_many). A fetch_add of 0 on the count replaces
+   the load: a waiter's registering increment and this RMW are ordered in
+   the count's modification order; if ours comes first, the waiter's
+   (acquire) increment reads from our (release) RMW and its re-check then
+   sees our stamps; if it comes second, we read the waiter's increment and
+   wake it. (tokio's Notify fix, PR #1788, is the same idea.) */
+static inline void chan_notify_batch(weft_chan *c, weft_waitq *q, size_t n)
+{
+    if (n && weft_unlikely(atomic_fetch_add(&q->n, 0) != 0))
+        weft__chan_wake(c, q, n);
+}
+
 #endif

@@ -195,8 +195,8 @@ static inline int ring_pop(weft_ring *r, void *elem)
    (a batch never wraps: one that reaches the end of the lap stops there and
    the caller comes back for the rest), copy, and publish each slot with a
    release stamp store. The Dekker pair with a waiter then needs one seq_cst
-   fence after the batch instead of a seq_cst store per slot: the caller
-   (a channel) issues it through ring_batch_fence before its wake check.
+   read-modify-write of the wait queue's count after the batch instead of a
+   seq_cst store per slot (the caller's job: chan_notify_batch).
    Returns the number moved (>= 1), or the single-operation result when
    none could be (WEFT_EAGAIN, WEFT_ECLOSED). */
 static inline long ring_push_many(weft_ring *r, const unsigned char *elems, size_t max)
@@ -261,14 +261,6 @@ static inline long ring_pop_many(weft_ring *r, unsigned char *elems, size_t max)
         }
         weft_cpu_relax();
     }
-}
-
-/* The seq_cst fence that completes a batch's Dekker half (see above): with
-   it, release stamp stores, fence, wait-queue load is as good as seq_cst
-   stores followed by the load. */
-static inline void ring_batch_fence(void)
-{
-    atomic_thread_fence(memory_order_seq_cst);
 }
 
 /* Mark the ring closed: later pushes return WEFT_ECLOSED, pops drain and

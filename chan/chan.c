@@ -9,10 +9,11 @@
  *               a waiter node in this direction's queue, re-check the ring,
  *               and park. A claimed waiter retries the ring.
  *
- * No lost wakeup: an operation updates the ring (seq_cst stamp store) and
- * then loads the opposite queue's count (seq_cst); a waiter increments that
- * count (seq_cst RMW) and then re-checks the ring (seq_cst stamp load). In
- * the single total order of these four accesses one side sees the other:
+ * No lost wakeup: an operation updates the ring (a stamp store), then
+ * loads the opposite queue's count; a waiter increments that count, then
+ * re-checks the ring. Between its store and its load each side has a fence
+ * (lockfree/fence.h: a compiler barrier on the operation's fast path, a
+ * membarrier on the waiter's way to parking), so one side sees the other:
  * either the waiter's re-check finds the update, or the operation finds the
  * waiter and claims it. A claim is a wake-up obligation for one ring update,
  * so a claimed waiter that returns without retrying the ring after its claim
@@ -158,6 +159,7 @@ static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
         wq_enqueue(q, &n);
         weft_lock_release(&c->lock);
 
+        weft__fence_heavy(); /* the heavy half of the Dekker pair */
         rc = buf_try(c, send, elem); /* the re-check after registering */
         if (rc != WEFT_EAGAIN) {
             buf_withdraw(c, q, &w, &n);
@@ -331,7 +333,7 @@ WEFT_API int weft_chan_send_many(weft_chan *c, const void *elems, size_t n, size
         long k = ring_push_many(&c->ring, e, n - i);
         if (k > 0) {
             i += (size_t)k;
-            chan_notify_batch(c, &c->recvq, (size_t)k);
+            chan_notify(c, &c->recvq, (size_t)k);
             continue;
         }
         if (k == WEFT_ECLOSED || (rc = buf_block(c, true, e, WEFT_FOREVER)) != 0) {
@@ -373,7 +375,7 @@ WEFT_API int weft_chan_recv_many(weft_chan *c, void *elems, size_t max, size_t *
                 break;
             k += (size_t)m;
         }
-        chan_notify_batch(c, &c->sendq, k);
+        chan_notify(c, &c->sendq, k);
     }
     if (got)
         *got = k;

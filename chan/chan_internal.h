@@ -4,6 +4,7 @@
 #define WEFT_CHAN_INTERNAL_H
 
 #include "chan/waitq.h"
+#include "lockfree/fence.h"
 #include "lockfree/ring.h"
 
 #include <weft/chan.h>
@@ -52,22 +53,11 @@ static inline weft_waitq *chan_queue(weft_chan *c, bool send)
 
 static inline void chan_notify(weft_chan *c, weft_waitq *q, size_t n)
 {
-    /* seq_cst: the load half of the Dekker pair with wq_enqueue's increment
-       (after our seq_cst ring update; see lockfree/ring.h). */
-    if (n && weft_unlikely(atomic_load(&q->n) != 0))
-        weft__chan_wake(c, q, n);
-}
-
-/* chan_notify after a batch whose stamps were stored with release only
-   (ring_push_many / ring_pop_many). A fetch_add of 0 on the count replaces
-   the load: a waiter's registering increment and this RMW are ordered in
-   the count's modification order; if ours comes first, the waiter's
-   (acquire) increment reads from our (release) RMW and its re-check then
-   sees our stamps; if it comes second, we read the waiter's increment and
-   wake it. (tokio's Notify fix, PR #1788, is the same idea.) */
-static inline void chan_notify_batch(weft_chan *c, weft_waitq *q, size_t n)
-{
-    if (n && weft_unlikely(atomic_fetch_add(&q->n, 0) != 0))
+    /* The light half of the Dekker pair (lockfree/fence.h): our ring update
+       (a release stamp store) before this load of the waiter count; the
+       waiter's increment, heavy fence and ring re-check mirror it. */
+    weft__fence_light();
+    if (n && weft_unlikely(atomic_load_explicit(&q->n, memory_order_relaxed) != 0))
         weft__chan_wake(c, q, n);
 }
 

@@ -77,8 +77,8 @@ static inline bool case_send(const weft_case *cs)
    of the channels meanwhile (someone progressed), and the pass is redone.
    Without this, a poll could miss a value that moved from a channel it had
    not yet looked at to one it had already passed (Go's
-   TestNonblockSelectRace). Blocking selects do not need it: their
-   register-and-recheck step covers the same window. */
+   TestNonblockSelectRace). A select that may still block does not need
+   it: its register-and-recheck step covers the same window. */
 static int poll_cases(weft_case *cases, uint32_t *order, size_t n, uint64_t *versions)
 {
     for (;;) {
@@ -147,9 +147,19 @@ static int register_case(weft_case *cases, size_t i, weft_waiter *w, weft_wnode 
     return REG_OK;
 }
 
-/* 3: would any buffered case complete now? */
+/* 3: would any buffered case complete now? Called registered: the heavy
+   half of the Dekker pair (lockfree/fence.h) comes first, if there is a
+   buffered case at all (unbuffered registration is under the locks). */
 static bool buffered_ready(weft_case *cases, size_t n)
 {
+    bool fenced = false;
+    for (size_t i = 0; i < n; i++) {
+        weft_chan *c = cases[i].chan;
+        if (c && c->cap && !fenced) {
+            weft__fence_heavy();
+            fenced = true;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         weft_chan *c = cases[i].chan;
         if (c && c->cap &&
@@ -178,10 +188,13 @@ static int select_loop(weft_case *cases, size_t n, int64_t deadline, uint32_t *o
                        weft_wnode *nodes, uint64_t *versions)
 {
     for (bool first = true;; first = false) {
-        int k = poll_cases(cases, order, n, deadline == WEFT_NOWAIT ? versions : NULL);
+        /* A poll that may be the last one (the deadline has passed) must be
+           atomic: "nothing ready" is then the answer. */
+        bool last = weft__deadline_passed(deadline);
+        int k = poll_cases(cases, order, n, last ? versions : NULL);
         if (k >= 0)
             return k;
-        if (weft__deadline_passed(deadline))
+        if (last)
             return weft__expired(deadline);
         if (first && (k = poll_spin(cases, order, n)) >= 0)
             return k;

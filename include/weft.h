@@ -8,8 +8,10 @@
 
 #include <weft/base.h>
 #include <weft/chan.h>
+#include <weft/go.h>
 #include <weft/lockfree.h>
 #include <weft/select.h>
+#include <weft/sync.h>
 #include <weft/time.h>
 #include <weft/ctx.h>
 

@@ -30,16 +30,15 @@
  * then parks, and the peer's own stamp store is followed by its wake check,
  * so the parked thread is woken when the slot is published.
  *
- * Memory order, and why the stamp accesses are seq_cst. Each stamp store is
- * a release that publishes the element bytes (push) or the slot's freedom
- * (pop) to the thread whose stamp load (acquire) sees it. Blocking channels
- * need more: a waiter does "register in the wait queue; re-check the ring"
- * while an operation does "update the ring; check the wait queue". That is a
- * store→load (Dekker) pattern, which release/acquire does not order; making
- * the stamp store and load seq_cst (with the wait queue's seq_cst counter)
- * puts them in one total order, so one of the two sides must see the other.
- * A seq_cst load costs what an acquire load does on x86 and arm64; the
- * seq_cst store is an XCHG on x86 (~20 cycles more than a plain store).
+ * Memory order. Each stamp store is a release that publishes the element
+ * bytes (push) or the slot's freedom (pop) to the thread whose stamp load
+ * (acquire) sees it. Blocking channels need more: a waiter does "register
+ * in the wait queue; re-check the ring" while an operation does "update the
+ * ring; check the wait queue", a store→load (Dekker) pattern that
+ * release/acquire does not order. The channel layer closes it with an
+ * asymmetric fence (lockfree/fence.h): the operation's side costs a
+ * compiler barrier, the waiter's side a membarrier(2). The stamp loads are
+ * seq_cst, which costs what acquire does on x86 and arm64.
  */
 #ifndef WEFT_LOCKFREE_RING_H
 #define WEFT_LOCKFREE_RING_H
@@ -123,10 +122,9 @@ static inline int ring_push(weft_ring *r, const void *elem)
                                                       memory_order_seq_cst,
                                                       memory_order_relaxed)) {
                 ring_copy(ring_data(r, index), elem, r->elem_size);
-                /* Publish the element before the stamp: a pop that sees the
-                   new stamp (its seq_cst load) sees the bytes. seq_cst: the
-                   store half of the Dekker pair with the wait queue. */
-                atomic_store(ring_stamp(r, index), tail + 1);
+                /* Release: publish the element before the stamp; a pop
+                   that sees the new stamp (acquire) sees the bytes. */
+                atomic_store_explicit(ring_stamp(r, index), tail + 1, memory_order_release);
                 return 0;
             }
             weft_cpu_relax();
@@ -166,9 +164,10 @@ static inline int ring_pop(weft_ring *r, void *elem)
                                                       memory_order_relaxed)) {
                 if (elem)
                     ring_copy(elem, ring_data(r, index), r->elem_size);
-                /* Free the slot for the next lap after reading it: a push
-                   that sees this stamp may overwrite the bytes. */
-                atomic_store(ring_stamp(r, index), head + r->one_lap);
+                /* Release: free the slot for the next lap after reading it;
+                   a push that sees this stamp may overwrite the bytes. */
+                atomic_store_explicit(ring_stamp(r, index), head + r->one_lap,
+                                      memory_order_release);
                 return 0;
             }
             weft_cpu_relax();
@@ -194,9 +193,7 @@ static inline int ring_pop(weft_ring *r, void *elem)
 /* Batches. Claim up to max contiguous slots of the current lap with one CAS
    (a batch never wraps: one that reaches the end of the lap stops there and
    the caller comes back for the rest), copy, and publish each slot with a
-   release stamp store. The Dekker pair with a waiter then needs one seq_cst
-   read-modify-write of the wait queue's count after the batch instead of a
-   seq_cst store per slot (the caller's job: chan_notify_batch).
+   release stamp store, like single operations.
    Returns the number moved (>= 1), or the single-operation result when
    none could be (WEFT_EAGAIN, WEFT_ECLOSED). */
 static inline long ring_push_many(weft_ring *r, const unsigned char *elems, size_t max)

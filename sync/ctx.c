@@ -1,32 +1,34 @@
 /* sync/ctx.c — contexts: a tree of cancellation with deadlines.
  *
- * State. err (0, then the first error, set once by CAS) is the truth about
- * "done"; everything else follows it. Each context keeps an intrusive list
- * of its children that are not done yet, guarded by its own lock; a child's
- * in_parent flag is guarded by its parent's lock. A child holds a reference
- * on its parent; a parent's list holds none on its children.
+ * State. Each context has a lock guarding its list of children not yet
+ * canceled, its children's in_parent flags, cerr (the error a cancel has
+ * claimed this context with: 0 until then) and the lazy creation of its
+ * done channel. err is the published error, stored (release) when a cancel
+ * claims the context, just before its done channel is closed: top-down, as
+ * in Go, so a thread woken by a done channel sees the error of the context
+ * and of the ancestor that caused it. A child holds a reference on its parent; a parent's list holds
+ * none on its children, but a child cannot be freed while it is in the
+ * list: its destroy unlinks it under the parent's lock first.
  *
- * Cancel(c, err), iteratively over the subtree (no recursion, so a deep
- * chain cannot overflow the stack):
- *   1. CAS c.err 0 → err; if it was already set, c (and, by induction, its
- *      subtree) is done or being done by whoever set it: stop here.
- *   2. Under c.lock: detach the children list (each child's in_parent =
- *      false), taking a reference on every child still alive; close c's
- *      done channel if it exists (under the lock, so that a done channel
- *      created lazily afterwards sees err and is created closed).
- *   3. Leave the parent's list (under the parent's lock, if still in it):
- *      a canceled child costs its parent nothing afterwards.
- *   4. Remove the deadline entry; if that removal won, drop the reference
- *      the pending deadline held.
- *   5. Continue with the detached children, then drop their references.
- * Every descendant that was alive when cancel started is therefore done,
- * and its done channel closed, before cancel returns. A child created
- * concurrently either links itself before step 2 (and is canceled with the
- * rest) or finds parent.err set under the parent's lock and starts done.
- *
- * A child whose last reference is dropped while its parent cancels is
- * skipped (retain_if_live fails) and unlinks itself under the parent's lock
- * in its own destroy, so the parent never touches freed memory.
+ * Cancel(root, err), Go's algorithm without recursion:
+ *   lock root; if root.cerr is set, someone canceled it: they held the lock
+ *   until its subtree was done, so it is done now; unlock and return.
+ *   Else claim it (cerr = err) and walk the subtree depth-first, holding the
+ *   lock of every context on the current path (parent before child, the one
+ *   lock order used anywhere): detach a child from the list; lock it; if
+ *   its cerr is set it was canceled by someone else and is done; otherwise
+ *   take a reference (skip it if its last one is already gone: it is being
+ *   destroyed), claim it, publish err, close its done channel and descend.
+ *   A context whose children are all handled removes its deadline entry and
+ *   unlocks. Then root leaves its parent's list, and the references
+ *   taken (and those of removed deadlines) are dropped, with no lock held
+ *   (a drop may destroy a context, which takes its parent's lock).
+ * A second cancel of any context in the subtree blocks on that context's
+ * lock until the first is through, so every cancel returns with the whole
+ * subtree done, as the header promises. A child created concurrently either
+ * links itself before its parent is claimed (and is canceled with it) or
+ * finds the parent's cerr set under the parent's lock and starts done.
+ * Depth costs no stack: the path is a list threaded through work_next.
  */
 #include "chan/timer.h"
 #include "lockfree/common.h"
@@ -38,7 +40,8 @@
 
 struct weft_ctx {
     _Atomic int32_t refs;
-    _Atomic int err;            /* 0, then WEFT_ECANCELED or WEFT_ETIMEDOUT */
+    _Atomic int err;            /* published error: 0 until the subtree is done */
+    int cerr;                   /* under lock: the error a cancel claimed it with */
     weft_ctx *parent;           /* NULL: child of background (not linked) */
     int64_t deadline;           /* earliest on the path to the root */
     weft_lock lock;             /* kids, the kids' in_parent, done creation */
@@ -48,7 +51,9 @@ struct weft_ctx {
     bool has_timer;             /* own deadline entry was queued */
     _Atomic(weft_chan *) done;  /* created on first weft_ctx_done */
     weft_timer_entry timer;
-    weft_ctx *work_next;        /* cancel's work list */
+    weft_ctx *work_next;        /* the winning cancel's path (stack) */
+    weft_ctx *drop_next;        /* the winning cancel's references to drop */
+    int drops;
 };
 
 static weft_ctx g_background;
@@ -73,8 +78,8 @@ WEFT_API weft_ctx *weft_ctx_retain(weft_ctx *c)
 }
 
 /* Take a reference unless the count already reached zero (c is being
-   destroyed by another thread). Called under c's parent's lock, which
-   c's destroy takes before freeing c, so c's memory is valid here. */
+   destroyed by another thread). Called with c's parent locked, which c's
+   destroy needs before freeing c, so c's memory is valid here. */
 static bool retain_if_live(weft_ctx *c)
 {
     int32_t r = atomic_load_explicit(&c->refs, memory_order_relaxed);
@@ -132,39 +137,66 @@ static void deadline_fire(weft_timer_entry *e, int64_t now)
     weft_ctx_release(c); /* the reference the pending deadline held */
 }
 
+/* c claimed, its lock held: make it done, top-down as Go does, so that a
+   thread woken by a descendant's done channel already sees this error. */
+static void publish(weft_ctx *c)
+{
+    /* Release: pairs with weft_ctx_err's acquire. Before the close, so that
+       a thread woken by the close sees err (Done closed implies Err set). */
+    atomic_store_explicit(&c->err, c->cerr, memory_order_release);
+    weft_chan *done = atomic_load_explicit(&c->done, memory_order_relaxed);
+    if (done)
+        weft_chan_close(done);
+}
+
 static void cancel_tree(weft_ctx *root, int err)
 {
-    weft_ctx *work = root;
+    weft_lock_acquire(&root->lock);
+    if (root->cerr) {
+        weft_lock_release(&root->lock);
+        return;
+    }
+    root->cerr = err;
+    publish(root);
     root->work_next = NULL;
-    while (work) {
-        weft_ctx *c = work;
-        work = c->work_next;
-        int zero = 0;
-        /* acq_rel: release publishes what the canceller did before cancel
-           to every thread whose weft_ctx_err (acquire) sees err. */
-        if (atomic_compare_exchange_strong_explicit(&c->err, &zero, err, memory_order_acq_rel,
-                                                    memory_order_relaxed)) {
-            weft_lock_acquire(&c->lock);
-            for (weft_ctx *k = c->kids, *next; k; k = next) {
-                next = k->sib_next;
-                k->in_parent = false;
-                k->sib_prev = k->sib_next = NULL;
-                if (retain_if_live(k)) {
-                    k->work_next = work;
-                    work = k;
-                }
+    weft_ctx *path = root, *drop = NULL;
+    while (path) {
+        weft_ctx *c = path, *k = c->kids;
+        if (k) {
+            c->kids = k->sib_next;
+            if (c->kids)
+                c->kids->sib_prev = NULL;
+            k->in_parent = false;
+            k->sib_prev = k->sib_next = NULL;
+            weft_lock_acquire(&k->lock);
+            if (k->cerr || !retain_if_live(k)) {
+                /* canceled by someone else (and done: they held k's lock
+                   throughout), or being destroyed by its last release */
+                weft_lock_release(&k->lock);
+                continue;
             }
-            c->kids = NULL;
-            weft_chan *done = atomic_load_explicit(&c->done, memory_order_relaxed);
-            if (done)
-                weft_chan_close(done);
-            weft_lock_release(&c->lock);
-            unlink_from_parent(c);
-            if (c->has_timer && weft__timer_del(&c->timer))
-                weft_ctx_release(c); /* the deadline's reference; ours keeps c */
+            k->cerr = err;
+            publish(k);
+            k->work_next = path;
+            path = k;
+            continue;
         }
-        if (c != root)
-            weft_ctx_release(c);
+        path = c->work_next;
+        c->drops = c != root; /* the reference taken when descending */
+        if (c->has_timer && weft__timer_del(&c->timer))
+            c->drops++;       /* the pending deadline's */
+        weft_lock_release(&c->lock);
+        if (c->drops) {
+            c->drop_next = drop;
+            drop = c;
+        }
+    }
+    unlink_from_parent(root);
+    while (drop) {
+        weft_ctx *next = drop->drop_next;
+        for (int i = drop->drops; i > 0; i--)
+            weft_ctx_release(drop);
+        drop = next;
     }
 }
 
@@ -199,9 +231,9 @@ WEFT_API weft_chan *weft_ctx_done(weft_ctx *c)
         d = weft_chan_new(0, 0);
         if (!d)
             weft__panic("out of memory creating a context's done channel");
-        /* err is set before cancel takes this lock: if it is set, no cancel
-           will close the channel after us, so we do. */
-        if (atomic_load_explicit(&c->err, memory_order_acquire))
+        /* A cancel claims cerr and closes the channel under this lock: if
+           it is claimed, that cancel is over and found no channel to close. */
+        if (c->cerr)
             weft_chan_close(d);
         atomic_store_explicit(&c->done, d, memory_order_release);
     }
@@ -229,10 +261,9 @@ static weft_ctx *ctx_new(weft_ctx *parent, int64_t deadline)
     if (p) {
         c->parent = weft_ctx_retain(p);
         weft_lock_acquire(&p->lock);
-        /* Under the parent's lock: a cancel of the parent either already
-           detached its list (then err is set and we start done) or will
-           find us in it. */
-        perr = atomic_load_explicit(&p->err, memory_order_acquire);
+        /* Under the parent's lock: a cancel of the parent either claimed it
+           already (we start done) or will find us in its list. */
+        perr = p->cerr;
         if (!perr) {
             c->sib_next = p->kids;
             if (p->kids)
@@ -243,6 +274,7 @@ static weft_ctx *ctx_new(weft_ctx *parent, int64_t deadline)
         weft_lock_release(&p->lock);
     }
     if (perr) {
+        c->cerr = perr;
         atomic_store_explicit(&c->err, perr, memory_order_release);
         return c;
     }
@@ -251,13 +283,23 @@ static weft_ctx *ctx_new(weft_ctx *parent, int64_t deadline)
             cancel_tree(c, WEFT_ETIMEDOUT);
             return c;
         }
-        c->timer.when = deadline;
-        c->timer.fire = deadline_fire;
-        c->has_timer = true;
-        weft_ctx_retain(c); /* held by the pending deadline */
-        if (weft__timer_add(&c->timer) != 0) {
-            c->has_timer = false;
-            atomic_fetch_sub_explicit(&c->refs, 1, memory_order_relaxed);
+        /* Under c's lock, so that a concurrent cancel (through the parent)
+           either sees has_timer and removes the entry, or came first and we
+           arm nothing. */
+        int rc = 0;
+        weft_lock_acquire(&c->lock);
+        if (!c->cerr) {
+            c->timer.when = deadline;
+            c->timer.fire = deadline_fire;
+            weft_ctx_retain(c); /* held by the pending deadline */
+            rc = weft__timer_add(&c->timer);
+            if (rc == 0)
+                c->has_timer = true;
+            else
+                atomic_fetch_sub_explicit(&c->refs, 1, memory_order_relaxed);
+        }
+        weft_lock_release(&c->lock);
+        if (rc) {
             cancel_tree(c, WEFT_ECANCELED);
             weft_ctx_release(c);
             errno = ENOMEM;

@@ -275,7 +275,7 @@ static void matrix(int mode)
     const size_t sizes[] = { sizeof(msg8), sizeof(msg256) };
     /* messages per combination: unbuffered and cap-1 channels hand off one
        value per wakeup, so they get fewer */
-    const long base[] = { 60000, 60000, 100000, 100000 };
+    const long base[] = { 40000, 40000, 60000, 60000 };
     for (size_t si = 0; si < 2; si++)
         for (size_t ki = 0; ki < 4; ki++) {
             int64_t t0 = weft_now();

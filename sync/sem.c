@@ -1,0 +1,161 @@
+/* sync/sem.c — weighted semaphore served in arrival order
+ * (golang.org/x/sync/semaphore).
+ *
+ * State, under one lock: size, cur (units held), and a FIFO of waiters, each
+ * wanting n units. Units are handed out only at the head of the line, so a
+ * large request is never starved by a stream of small ones: while the head
+ * waits, later requests wait behind it even if they would fit.
+ *
+ * A waiter blocks in a two-case weft_select: its private ready channel
+ * (capacity 1, created for this wait) and its context's done channel. The
+ * granting side (release, or a waiter leaving the head of the line) moves
+ * units to the head waiter, marks it granted and sends on its ready channel,
+ * all under the lock, so "granted" and "still queued" are never both true.
+ * A waiter whose context is done takes the lock and looks: if it was granted
+ * meanwhile, it gives the units back (the context's error wins, as in
+ * x/sync); otherwise it leaves the line, and if it was the head, it lets
+ * the next waiters through. No unit is lost or stranded either way.
+ *
+ * Lock order: semaphore lock, then a ready channel's lock (inside the
+ * try_send). Waiters never hold the semaphore lock while in select.
+ */
+#include "lockfree/common.h"
+#include "lockfree/lock.h"
+
+#include <stdlib.h>
+
+#include <weft/ctx.h>
+#include <weft/select.h>
+#include <weft/sync.h>
+
+typedef struct sem_waiter {
+    struct sem_waiter *next, *prev;
+    int64_t n;
+    weft_chan *ready;
+    bool granted;
+} sem_waiter;
+
+struct weft_sem {
+    weft_lock lock;
+    int64_t size, cur;
+    sem_waiter *head, *tail;
+};
+
+WEFT_API weft_sem *weft_sem_new(int64_t size)
+{
+    if (size < 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    weft_sem *s = calloc(1, sizeof *s);
+    if (!s) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    atomic_init(&s->lock.state, 0);
+    s->size = size;
+    return s;
+}
+
+WEFT_API void weft_sem_free(weft_sem *s)
+{
+    free(s);
+}
+
+static void unqueue(weft_sem *s, sem_waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        s->tail = w->prev;
+}
+
+/* Lock held: grant units to waiters at the head of the line while they fit. */
+static void grant_waiters(weft_sem *s)
+{
+    sem_waiter *w;
+    while ((w = s->head) && s->size - s->cur >= w->n) {
+        s->cur += w->n;
+        w->granted = true;
+        unqueue(s, w);
+        (void)weft_chan_try_send(w->ready, NULL); /* capacity 1, never full */
+    }
+}
+
+WEFT_API int weft_sem_try_acquire(weft_sem *s, int64_t n)
+{
+    if (!s || n < 0 || n > s->size)
+        return WEFT_EINVAL;
+    weft_lock_acquire(&s->lock);
+    bool ok = s->size - s->cur >= n && !s->head;
+    if (ok)
+        s->cur += n;
+    weft_lock_release(&s->lock);
+    return ok ? 0 : WEFT_EAGAIN;
+}
+
+WEFT_API int weft_sem_acquire(weft_sem *s, int64_t n, weft_ctx *ctx)
+{
+    if (!s || n < 0 || n > s->size)
+        return WEFT_EINVAL;
+    int err = weft_ctx_err(ctx);
+    if (err)
+        return err; /* a done context wins over free units */
+    if (weft_sem_try_acquire(s, n) == 0)
+        return 0;
+
+    sem_waiter w = { .n = n, .ready = weft_chan_new(0, 1) };
+    if (!w.ready)
+        return WEFT_ENOMEM;
+    weft_lock_acquire(&s->lock);
+    if (s->size - s->cur >= n && !s->head) { /* freed since the try */
+        s->cur += n;
+        weft_lock_release(&s->lock);
+        weft_chan_free(w.ready);
+        return 0;
+    }
+    w.prev = s->tail;
+    if (s->tail)
+        s->tail->next = &w;
+    else
+        s->head = &w;
+    s->tail = &w;
+    weft_lock_release(&s->lock);
+
+    weft_case cs[2] = { WEFT_CASE_RECV(w.ready, NULL), WEFT_CASE_RECV(weft_ctx_done(ctx), NULL) };
+    int k = weft_select(cs, 2, WEFT_FOREVER);
+    if (k != 0) {
+        weft_lock_acquire(&s->lock);
+        if (w.granted) {
+            s->cur -= n; /* granted after the context was done: give back */
+        } else {
+            unqueue(s, &w);
+        }
+        grant_waiters(s); /* the line may move: we left it, or units came back */
+        weft_lock_release(&s->lock);
+        weft_chan_free(w.ready);
+        return weft_ctx_err(ctx);
+    }
+    /* The granter may still be inside its try_send on w.ready (which runs
+       under the semaphore lock): pass through the lock before freeing it. */
+    weft_lock_acquire(&s->lock);
+    weft_lock_release(&s->lock);
+    weft_chan_free(w.ready);
+    return 0;
+}
+
+WEFT_API void weft_sem_release(weft_sem *s, int64_t n)
+{
+    if (!s || n < 0)
+        weft__panic("weft_sem_release: NULL semaphore or negative count");
+    weft_lock_acquire(&s->lock);
+    if (n > s->cur)
+        weft__panic("weft_sem_release: released more than held");
+    s->cur -= n;
+    grant_waiters(s);
+    weft_lock_release(&s->lock);
+}

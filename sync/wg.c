@@ -1,0 +1,136 @@
+/* sync/wg.c — weft_wg: wait for a counter of outstanding work to reach zero.
+ *
+ * One 64-bit word, as Go's: the counter in the high 32 bits (0..INT32_MAX),
+ * the number of registered waiters in the low 32 (saturating). Waiters park
+ * in the parking lot keyed by the waitgroup's address.
+ *
+ *   add(n > 0)   fetch-add n << 32
+ *   add(n < 0)   CAS: counter - n, and if that is zero the whole word becomes
+ *                0 (waiters cleared in the same RMW); if waiters were
+ *                registered, unpark every waiter on the key afterwards
+ *   wait         counter zero: return. Else, under the bucket lock, CAS the
+ *                waiter count up (only while the counter is not zero) and
+ *                queue; park; re-read the word when woken.
+ *
+ * Invariant: counter == 0 implies waiters == 0. Clearing the waiters in the
+ * RMW that brings the counter to zero is what lets the last done touch
+ * nothing of the waitgroup afterwards: a waiter that sees the zero may free
+ * it at once, and the done only takes the bucket lock and unparks nodes on
+ * the waiters' stacks. A waiter that timed out stays counted until the
+ * round ends (it costs the last done one useless lot_unpark, nothing more).
+ *
+ * Why no wakeup is lost: a waiter registers (CAS) and queues in one bucket
+ * lock section. If the last done's CAS saw its registration, that CAS came
+ * after the waiter's in the word's modification order, so the done's later
+ * lock section cannot precede the waiter's (that would make the done's CAS
+ * happen-before the waiter's): the node is queued when the done looks. If
+ * the done's CAS came first, the waiter's registration CAS reads counter 0
+ * and the waiter does not park.
+ *
+ * Memory order: every write to the word is an RMW, so each done's release
+ * heads a release sequence that reaches the value a waiter's acquire load
+ * reads: everything written before any done is visible after the wait.
+ */
+#include "lockfree/common.h"
+#include "lockfree/parkinglot.h"
+#include "sync/task.h"
+
+#include <weft/go.h>
+#include <weft/sync.h>
+
+_Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic u64 layout");
+_Static_assert(_Alignof(_Atomic uint64_t) == _Alignof(weft_wg), "atomic u64 alignment");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+#define WG_STATE(wg) ((_Atomic uint64_t *)(void *)&(wg)->state_)
+
+#define WG_ONE         (UINT64_C(1) << 32)
+#define WG_COUNTER(s)  ((int64_t)((s) >> 32))
+#define WG_WAITERS(s)  ((uint32_t)(s))
+
+WEFT_API void weft_wg_add(weft_wg *wg, int delta)
+{
+    if (weft_unlikely(!wg))
+        weft__panic("weft_wg_add: NULL waitgroup");
+    _Atomic uint64_t *st = WG_STATE(wg);
+    if (delta > 0) {
+        /* Release: an RMW in the release sequence of earlier dones (see top).
+           The counter cannot carry into bit 64: it is <= INT32_MAX before. */
+        uint64_t old = atomic_fetch_add_explicit(st, (uint64_t)delta * WG_ONE, memory_order_release);
+        if (weft_unlikely(WG_COUNTER(old) + delta > INT32_MAX))
+            weft__panic("waitgroup counter overflow");
+        return;
+    }
+    if (delta == 0)
+        return;
+
+    uint64_t s = atomic_load_explicit(st, memory_order_relaxed), next;
+    do {
+        int64_t v = WG_COUNTER(s) + delta;
+        if (weft_unlikely(v < 0))
+            weft__panic("negative waitgroup counter");
+        next = v == 0 ? 0 : (uint64_t)v << 32 | WG_WAITERS(s);
+        /* Release: publishes the caller's writes to the waiter whose acquire
+           load reads the zero (through the release sequence, see top). */
+    } while (!atomic_compare_exchange_weak_explicit(st, &s, next, memory_order_release,
+                                                    memory_order_relaxed));
+    /* From here on the waitgroup may be freed: only its address is used. */
+    if (next == 0 && WG_WAITERS(s) != 0)
+        weft__lot_unpark(wg, SIZE_MAX);
+}
+
+WEFT_API void weft_wg_done(weft_wg *wg)
+{
+    weft_wg_add(wg, -1);
+}
+
+/* Under the bucket lock: register as a waiter unless the counter is zero.
+   Relaxed: the bucket lock and the word's modification order carry the
+   argument (see top); the caller decides with an acquire re-read. */
+static bool wg_register(void *state)
+{
+    _Atomic uint64_t *st = state;
+    uint64_t s = atomic_load_explicit(st, memory_order_relaxed);
+    do {
+        if (WG_COUNTER(s) == 0)
+            return false;
+        if (WG_WAITERS(s) == UINT32_MAX)
+            return true; /* saturated: the last done unparks the key anyway */
+    } while (!atomic_compare_exchange_weak_explicit(st, &s, s + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+WEFT_API int weft_wg_wait_until(weft_wg *wg, int64_t deadline)
+{
+    if (!wg)
+        return WEFT_EINVAL;
+    _Atomic uint64_t *st = WG_STATE(wg);
+    for (;;) {
+        /* Acquire: pairs with the dones' release (see top). */
+        if (WG_COUNTER(atomic_load_explicit(st, memory_order_acquire)) == 0)
+            return 0;
+        int rc = weft__lot_park(wg, wg_register, st, deadline);
+        if (rc != 0)
+            return WG_COUNTER(atomic_load_explicit(st, memory_order_acquire)) == 0 ? 0 : rc;
+        /* Woken (or the counter reached zero under the lock): re-check; a
+           wake meant for an earlier object at this address costs a loop. */
+    }
+}
+
+WEFT_API void weft_wg_wait(weft_wg *wg)
+{
+    if (weft_unlikely(!wg))
+        weft__panic("weft_wg_wait: NULL waitgroup");
+    weft_wg_wait_until(wg, WEFT_FOREVER);
+}
+
+WEFT_API int weft_wg_go(weft_wg *wg, void (*fn)(void *), void *arg)
+{
+    if (!wg || !fn)
+        return WEFT_EINVAL;
+    weft_wg_add(wg, 1);
+    int rc = weft__go_task(fn, arg, wg);
+    if (rc != 0)
+        weft_wg_done(wg);
+    return rc;
+}

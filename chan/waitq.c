@@ -4,13 +4,7 @@
 
 void wq_enqueue(weft_waitq *q, weft_wnode *n)
 {
-    n->next = NULL;
-    n->prev = q->tail;
-    if (q->tail)
-        q->tail->next = n;
-    else
-        q->head = n;
-    q->tail = n;
+    weft__dlist_push_back(&q->list, &n->link);
     n->queued = true;
     /* seq_cst RMW: the store half of the waiter's register/re-check Dekker
        pair; an operation's seq_cst load of n after its ring update either
@@ -22,14 +16,7 @@ void wq_remove(weft_waitq *q, weft_wnode *n)
 {
     if (!n->queued)
         return;
-    if (n->prev)
-        n->prev->next = n->next;
-    else
-        q->head = n->next;
-    if (n->next)
-        n->next->prev = n->prev;
-    else
-        q->tail = n->prev;
+    weft__dlist_remove(&q->list, &n->link);
     n->queued = false;
     /* Relaxed is enough for a decrement: a stale larger count only sends a
        notifier into the lock to find nobody. */
@@ -38,8 +25,9 @@ void wq_remove(weft_waitq *q, weft_wnode *n)
 
 weft_wnode *wq_claim(weft_waitq *q, const weft_waiter *skip, bool ok)
 {
-    for (weft_wnode *n = q->head, *next; n; n = next) {
-        next = n->next;
+    for (weft_dlink *l = q->list.head, *next; l; l = next) {
+        next = l->next;
+        weft_wnode *n = weft__dlist_entry(l, weft_wnode, link);
         if (n->w == skip)
             continue;
         wq_remove(q, n);
@@ -59,11 +47,13 @@ weft_wnode *wq_claim(weft_waitq *q, const weft_waiter *skip, bool ok)
 
 bool wq_has_open(const weft_waitq *q, const weft_waiter *skip)
 {
-    for (const weft_wnode *n = q->head; n; n = n->next)
+    for (const weft_dlink *l = q->list.head; l; l = l->next) {
+        const weft_wnode *n = weft__dlist_entry(l, weft_wnode, link);
         /* Relaxed: a hint; the claim CAS decides. */
         if (n->w != skip &&
             atomic_load_explicit(&n->w->claim, memory_order_relaxed) == WAITER_OPEN)
             return true;
+    }
     return false;
 }
 

@@ -31,6 +31,7 @@
 #define WEFT_CHAN_WAITQ_H
 
 #include "lockfree/common.h"
+#include "lockfree/list.h"
 #include "lockfree/lock.h"
 
 #include <weft/lockfree.h>
@@ -54,7 +55,7 @@ typedef struct weft_waiter {
 } weft_waiter;
 
 typedef struct weft_wnode {
-    struct weft_wnode *prev, *next;
+    weft_dlink link;              /* in a waitq, under the channel lock */
     struct weft_wnode *wake_next; /* the claimer's list of waiters to unpark */
     weft_waiter *w;
     void *elem;   /* unbuffered: the value to send, or where to put the received one */
@@ -63,7 +64,7 @@ typedef struct weft_wnode {
 } weft_wnode;
 
 typedef struct weft_waitq {
-    weft_wnode *head, *tail;
+    weft_dlist list;
     _Atomic size_t n; /* queued nodes; written under the lock, read anywhere */
 } weft_waitq;
 
@@ -78,7 +79,8 @@ static inline void waiter_init(weft_waiter *w)
 
 static inline void wnode_init(weft_wnode *n, weft_waiter *w, void *elem, uint32_t idx)
 {
-    n->prev = n->next = n->wake_next = NULL;
+    n->link.prev = n->link.next = NULL;
+    n->wake_next = NULL;
     n->w = w;
     n->elem = elem;
     n->idx = idx;

@@ -32,6 +32,7 @@
  */
 #include "chan/timer.h"
 #include "lockfree/common.h"
+#include "lockfree/list.h"
 #include "lockfree/lock.h"
 
 #include <stdlib.h>
@@ -45,8 +46,8 @@ struct weft_ctx {
     weft_ctx *parent;           /* NULL: child of background (not linked) */
     int64_t deadline;           /* earliest on the path to the root */
     weft_lock lock;             /* kids, the kids' in_parent, done creation */
-    weft_ctx *kids;             /* children not done yet */
-    weft_ctx *sib_prev, *sib_next;
+    weft_dlist kids;            /* children not canceled yet */
+    weft_dlink sib;             /* in the parent's kids, under parent->lock */
     bool in_parent;             /* under parent->lock */
     bool has_timer;             /* own deadline entry was queued */
     _Atomic(weft_chan *) done;  /* created on first weft_ctx_done */
@@ -97,12 +98,7 @@ static void unlink_from_parent(weft_ctx *c)
         return;
     weft_lock_acquire(&p->lock);
     if (c->in_parent) {
-        if (c->sib_prev)
-            c->sib_prev->sib_next = c->sib_next;
-        else
-            p->kids = c->sib_next;
-        if (c->sib_next)
-            c->sib_next->sib_prev = c->sib_prev;
+        weft__dlist_remove(&p->kids, &c->sib);
         c->in_parent = false;
     }
     weft_lock_release(&p->lock);
@@ -161,13 +157,11 @@ static void cancel_tree(weft_ctx *root, int err)
     root->work_next = NULL;
     weft_ctx *path = root, *drop = NULL;
     while (path) {
-        weft_ctx *c = path, *k = c->kids;
-        if (k) {
-            c->kids = k->sib_next;
-            if (c->kids)
-                c->kids->sib_prev = NULL;
+        weft_ctx *c = path;
+        if (c->kids.head) {
+            weft_ctx *k = weft__dlist_entry(c->kids.head, weft_ctx, sib);
+            weft__dlist_remove(&c->kids, &k->sib);
             k->in_parent = false;
-            k->sib_prev = k->sib_next = NULL;
             weft_lock_acquire(&k->lock);
             if (k->cerr || !retain_if_live(k)) {
                 /* canceled by someone else (and done: they held k's lock
@@ -265,10 +259,7 @@ static weft_ctx *ctx_new(weft_ctx *parent, int64_t deadline)
            already (we start done) or will find us in its list. */
         perr = p->cerr;
         if (!perr) {
-            c->sib_next = p->kids;
-            if (p->kids)
-                p->kids->sib_prev = c;
-            p->kids = c;
+            weft__dlist_push_front(&p->kids, &c->sib);
             c->in_parent = true;
         }
         weft_lock_release(&p->lock);

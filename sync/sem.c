@@ -20,6 +20,7 @@
  * try_send). Waiters never hold the semaphore lock while in select.
  */
 #include "lockfree/common.h"
+#include "lockfree/list.h"
 #include "lockfree/lock.h"
 
 #include <stdlib.h>
@@ -29,7 +30,7 @@
 #include <weft/sync.h>
 
 typedef struct sem_waiter {
-    struct sem_waiter *next, *prev;
+    weft_dlink link; /* in the line, under the semaphore lock */
     int64_t n;
     weft_chan *ready;
     bool granted;
@@ -38,7 +39,7 @@ typedef struct sem_waiter {
 struct weft_sem {
     weft_lock lock;
     int64_t size, cur;
-    sem_waiter *head, *tail;
+    weft_dlist line; /* FIFO of sem_waiter */
 };
 
 WEFT_API weft_sem *weft_sem_new(int64_t size)
@@ -62,26 +63,19 @@ WEFT_API void weft_sem_free(weft_sem *s)
     free(s);
 }
 
-static void unqueue(weft_sem *s, sem_waiter *w)
+static sem_waiter *line_head(const weft_sem *s)
 {
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        s->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        s->tail = w->prev;
+    return s->line.head ? weft__dlist_entry(s->line.head, sem_waiter, link) : NULL;
 }
 
 /* Lock held: grant units to waiters at the head of the line while they fit. */
 static void grant_waiters(weft_sem *s)
 {
     sem_waiter *w;
-    while ((w = s->head) && s->size - s->cur >= w->n) {
+    while ((w = line_head(s)) && s->size - s->cur >= w->n) {
         s->cur += w->n;
         w->granted = true;
-        unqueue(s, w);
+        weft__dlist_remove(&s->line, &w->link);
         (void)weft_chan_try_send(w->ready, NULL); /* capacity 1, never full */
     }
 }
@@ -91,7 +85,7 @@ WEFT_API int weft_sem_try_acquire(weft_sem *s, int64_t n)
     if (!s || n < 0 || n > s->size)
         return WEFT_EINVAL;
     weft_lock_acquire(&s->lock);
-    bool ok = s->size - s->cur >= n && !s->head;
+    bool ok = s->size - s->cur >= n && !s->line.head;
     if (ok)
         s->cur += n;
     weft_lock_release(&s->lock);
@@ -112,18 +106,13 @@ WEFT_API int weft_sem_acquire(weft_sem *s, int64_t n, weft_ctx *ctx)
     if (!w.ready)
         return WEFT_ENOMEM;
     weft_lock_acquire(&s->lock);
-    if (s->size - s->cur >= n && !s->head) { /* freed since the try */
+    if (s->size - s->cur >= n && !s->line.head) { /* freed since the try */
         s->cur += n;
         weft_lock_release(&s->lock);
         weft_chan_free(w.ready);
         return 0;
     }
-    w.prev = s->tail;
-    if (s->tail)
-        s->tail->next = &w;
-    else
-        s->head = &w;
-    s->tail = &w;
+    weft__dlist_push_back(&s->line, &w.link);
     weft_lock_release(&s->lock);
 
     weft_case cs[2] = { WEFT_CASE_RECV(w.ready, NULL), WEFT_CASE_RECV(weft_ctx_done(ctx), NULL) };
@@ -133,7 +122,7 @@ WEFT_API int weft_sem_acquire(weft_sem *s, int64_t n, weft_ctx *ctx)
         if (w.granted) {
             s->cur -= n; /* granted after the context was done: give back */
         } else {
-            unqueue(s, &w);
+            weft__dlist_remove(&s->line, &w.link);
         }
         grant_waiters(s); /* the line may move: we left it, or units came back */
         weft_lock_release(&s->lock);

@@ -142,6 +142,8 @@ static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
     int rc = WEFT_EAGAIN;
 
     uint32_t budget = weft_spin_enter(site), i = 0, step = 0;
+    if (budget && budget < WEFT_SPIN_PARTNER_FLOOR && c->cap <= WEFT_SPIN_SMALL_RING)
+        budget = WEFT_SPIN_PARTNER_FLOOR;
     if (budget) {
         while (i < budget && (rc = buf_try(c, send, elem)) == WEFT_EAGAIN)
             i += weft__backoff(&step);

@@ -83,6 +83,8 @@ void wq_wake_list(weft_wnode *list)
 int waiter_park(weft_waiter *w, weft_spin *site, int64_t deadline)
 {
     uint32_t budget = weft_spin_enter(site), i = 0;
+    if (budget && budget < WEFT_SPIN_PARTNER_FLOOR)
+        budget = WEFT_SPIN_PARTNER_FLOOR;
     if (budget) {
         while (i < budget && !weft_parker_unparked(&w->park)) {
             weft_cpu_relax();

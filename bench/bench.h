@@ -68,6 +68,8 @@ void bench_counter_add(bench_result *r, const char *name, double value);
 
 /* Registration entry points of each body file, called by shim.cpp. */
 void chan_bench_register(void);
+void select_bench_register(void);
+void sync_bench_register(void);
 void floor_bench_register(void);
 void parked_bench_register(void);
 
@@ -83,6 +85,18 @@ void parked_bench_register(void);
  *                         workload and of the futex floor (default 200000)
  *   WEFT_BENCH_PARK_MS    the window over which parked receivers' CPU is
  *                         measured (default 1000)
+ *   WEFT_BENCH_SELECT_MSGS messages per run of a select workload (default
+ *                         2000000)
+ *   WEFT_BENCH_SYNC_OPS   operations per run of the single-thread sync
+ *                         workloads that cost a few ns each: once after
+ *                         completion, waitgroup add/done (default 50000000)
+ *   WEFT_BENCH_SYNC_SLOW_OPS operations per run of the contended semaphore
+ *                         and timer workloads, 4x those of after_func
+ *                         (default 1000000)
+ *   WEFT_BENCH_SPAWNS     tasks (threads) started per run of the spawn and
+ *                         64-task fan-in workloads (default 20000)
+ *   WEFT_BENCH_CANCEL_ROUNDS cancellations per run of each cancel fan-out
+ *                         workload (default 50)
  *
  * scripts/bench --quick sets them to a few thousand (a smoke test).
  */
@@ -90,6 +104,11 @@ uint64_t bench_msgs(void);
 uint64_t bench_slow_msgs(void);
 uint64_t bench_rtt_rounds(void);
 uint64_t bench_park_ms(void);
+uint64_t bench_select_msgs(void);
+uint64_t bench_sync_ops(void);
+uint64_t bench_sync_slow_ops(void);
+uint64_t bench_spawns(void);
+uint64_t bench_cancel_rounds(void);
 
 /* ---- helpers for bodies (bench_util.c) ---------------------------------- */
 

@@ -70,6 +70,46 @@ uint64_t bench_park_ms(void)
     return v;
 }
 
+uint64_t bench_select_msgs(void)
+{
+    static uint64_t v;
+    if (v == 0)
+        v = env_u64("WEFT_BENCH_SELECT_MSGS", 2000000);
+    return v;
+}
+
+uint64_t bench_sync_ops(void)
+{
+    static uint64_t v;
+    if (v == 0)
+        v = env_u64("WEFT_BENCH_SYNC_OPS", 50000000);
+    return v;
+}
+
+uint64_t bench_sync_slow_ops(void)
+{
+    static uint64_t v;
+    if (v == 0)
+        v = env_u64("WEFT_BENCH_SYNC_SLOW_OPS", 1000000);
+    return v;
+}
+
+uint64_t bench_spawns(void)
+{
+    static uint64_t v;
+    if (v == 0)
+        v = env_u64("WEFT_BENCH_SPAWNS", 20000);
+    return v;
+}
+
+uint64_t bench_cancel_rounds(void)
+{
+    static uint64_t v;
+    if (v == 0)
+        v = env_u64("WEFT_BENCH_CANCEL_ROUNDS", 50);
+    return v;
+}
+
 /* ---- clocks ------------------------------------------------------------- */
 
 static int64_t clock_ns(clockid_t id)

@@ -1,8 +1,10 @@
-/* chan_bench.c — channel workloads, run on weft and on the mutex baseline.
+/* chan_bench.c — channel workloads, run on weft, on the mutex baseline and
+ * on the peers (ck_ring, liburcu's wfcqueue: bench/peers/).
  *
  * Every workload body is written once against a small vtable (chan_impl.h),
- * so weft and the mutex+condvar baseline run exactly the same code; the
- * indirect call costs both the same.
+ * so weft, the mutex+condvar baseline and the peers run exactly the same
+ * code; the indirect call costs all the same. A peer is not registered for
+ * a workload it cannot run (chan_impl.flags, impl_runs below).
  *
  * Workloads (8-byte messages unless the name says 256B):
  *   seq             one thread fills the channel (cap 1024) then drains it
@@ -32,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- workloads ----------------------------------------------------------- */
 
@@ -68,7 +71,7 @@ typedef struct bench_case {
     const chan_impl *impl;
 } bench_case;
 
-static bench_case CASES[NWORKLOADS * CHAN_NIMPLS];
+static bench_case CASES[NWORKLOADS * (CHAN_NIMPLS + CHAN_NPEERS)];
 
 #define MAX_PRODUCERS 16
 #define MAX_BATCH 64
@@ -373,14 +376,37 @@ static void chan_body(const void *arg, bench_result *out)
         run_pc(bc, out);
 }
 
+/* Whether impl can run w (chan_impl.flags); the rest are not registered
+   and show as n/a. Ping-pong runs everywhere: one message is in flight, so
+   a 1-slot or unbounded queue makes the same round trip. */
+static bool impl_runs(const chan_impl *impl, const workload *w)
+{
+    if (w->kind != K_PC)
+        return true;
+    if ((impl->flags & CHAN_IMPL_NO_UNBUFFERED) && w->cap == 0)
+        return false;
+    if ((impl->flags & CHAN_IMPL_UNBOUNDED) && w->cap <= 1)
+        return false;
+    if ((impl->flags & CHAN_IMPL_PRODUCERS_SPIN) && w->producers > 1 &&
+        w->producers + w->consumers > sysconf(_SC_NPROCESSORS_ONLN)) {
+        const char *e = getenv("WEFT_BENCH_PEER_OVERSUB");
+        return e != NULL && strcmp(e, "1") == 0;
+    }
+    return true;
+}
+
 void chan_bench_register(void)
 {
     size_t k = 0;
     for (size_t i = 0; i < NWORKLOADS; i++) {
-        for (size_t j = 0; j < CHAN_NIMPLS; j++) {
+        /* weft and the baseline, then the peers (bench/peers/). */
+        for (size_t j = 0; j < CHAN_NIMPLS + CHAN_NPEERS; j++) {
+            const chan_impl *impl = j < CHAN_NIMPLS ? CHAN_IMPLS[j] : CHAN_PEERS[j - CHAN_NIMPLS];
+            if (!impl_runs(impl, &WORKLOADS[i]))
+                continue;
             bench_case *bc = &CASES[k++];
             bc->w = &WORKLOADS[i];
-            bc->impl = CHAN_IMPLS[j];
+            bc->impl = impl;
             char name[128];
             snprintf(name, sizeof name, "%s/%s/%s", bc->w->group, bc->w->name,
                      bc->impl->name);

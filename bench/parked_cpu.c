@@ -99,9 +99,11 @@ static void parked_body(const void *arg, bench_result *out)
 
 void parked_bench_register(void)
 {
-    for (int i = 0; i < CHAN_NIMPLS; i++) {
+    /* weft and the baseline, then the peers: shows which one parks. */
+    for (int i = 0; i < CHAN_NIMPLS + CHAN_NPEERS; i++) {
+        const chan_impl *impl = i < CHAN_NIMPLS ? CHAN_IMPLS[i] : CHAN_PEERS[i - CHAN_NIMPLS];
         char name[96];
-        snprintf(name, sizeof name, "parked/100_receivers/%s", CHAN_IMPLS[i]->name);
-        bench_register(name, parked_body, CHAN_IMPLS[i]);
+        snprintf(name, sizeof name, "parked/100_receivers/%s", impl->name);
+        bench_register(name, parked_body, impl);
     }
 }

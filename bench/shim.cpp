@@ -23,7 +23,9 @@
 //   msgs_per_s        items / seconds           (message workloads)
 //   ns_per_msg        seconds / items
 //   cpu_s_per_Mmsg    CPU seconds of the workers per million messages
-//   ...               plus the body's own (rtt_p50_ns, GBps, cpu_pct_of_core)
+//   ...               plus the body's own (rtt_p50_ns, GBps, cpu_pct_of_core,
+//                     and ns_per_op for the sync bodies, which move no
+//                     messages and leave items at 0)
 //
 // WEFT_BENCH_PROGRESS=1 prints one line per run to stderr (scripts/bench
 // sets it for the full suite, whose console table only shows a benchmark
@@ -158,6 +160,8 @@ int main(int argc, char **argv)
         g_progress = std::strcmp(p, "1") == 0;
 
     chan_bench_register();
+    select_bench_register();
+    sync_bench_register();
     floor_bench_register();
     parked_bench_register();
 
@@ -168,6 +172,11 @@ int main(int argc, char **argv)
     benchmark::AddCustomContext("weft_bench_slow_msgs", std::to_string(bench_slow_msgs()));
     benchmark::AddCustomContext("weft_bench_rtt_rounds", std::to_string(bench_rtt_rounds()));
     benchmark::AddCustomContext("weft_bench_park_ms", std::to_string(bench_park_ms()));
+    benchmark::AddCustomContext("weft_bench_select_msgs", std::to_string(bench_select_msgs()));
+    benchmark::AddCustomContext("weft_bench_sync_ops", std::to_string(bench_sync_ops()));
+    benchmark::AddCustomContext("weft_bench_sync_slow_ops", std::to_string(bench_sync_slow_ops()));
+    benchmark::AddCustomContext("weft_bench_spawns", std::to_string(bench_spawns()));
+    benchmark::AddCustomContext("weft_bench_cancel_rounds", std::to_string(bench_cancel_rounds()));
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     if (g_errors > 0) {

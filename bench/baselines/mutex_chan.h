@@ -21,7 +21,9 @@
  *   - try forms return MUTEX_CHAN_EAGAIN instead of blocking (on cap 0, a
  *     try_send succeeds only if a receiver is waiting, a try_recv only if a
  *     sender has offered a value);
- *   - send_many / recv_many as weft_chan_send_many / weft_chan_recv_many.
+ *   - send_many / recv_many as weft_chan_send_many / weft_chan_recv_many;
+ *   - select (mutex_chan_select) as weft_select with WEFT_FOREVER, over
+ *     buffered channels only (see below).
  *
  * The error codes are the same negative errno values as weft's, so one
  * benchmark body can check results of both.
@@ -33,6 +35,7 @@
 #define WEFT_BENCH_MUTEX_CHAN_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -75,6 +78,35 @@ int mutex_chan_send_many(mutex_chan *c, const void *elems, size_t n, size_t *sen
    *got >= 1, MUTEX_CHAN_ECLOSED with *got == 0 once closed and drained,
    MUTEX_CHAN_EINVAL for max == 0. elems == NULL drops the values. */
 int mutex_chan_recv_many(mutex_chan *c, void *elems, size_t max, size_t *got);
+
+/* ---- select ---------------------------------------------------------------
+ *
+ * The same contract as weft_select(cases, n, WEFT_FOREVER): complete exactly
+ * one enabled case and return its index, with ok false if it fired because
+ * its channel is closed (a receive on a closed, drained channel, or a send on
+ * a closed channel; nothing moved). When several cases are ready, a fresh
+ * random order per call picks one. A selector that must wait sleeps on one
+ * condition variable of its own, registered on the waiter list of every
+ * case's channel; an operation that makes a case ready signals one
+ * registered selector (see mutex_chan.c for why no wakeup is lost).
+ *
+ * Limits: channels with cap > 0 only (a rendezvous between two selects is
+ * not implemented; no workload needs it), at most MUTEX_CHAN_SELECT_MAX
+ * cases. MUTEX_CHAN_EINVAL for a cap 0 channel, a bad dir, a send case
+ * with a NULL elem (elem_size > 0), too many cases, or no enabled case.
+ * Plain operations and selects may be mixed on the same channels.
+ */
+enum { MUTEX_CHAN_RECV = 1, MUTEX_CHAN_SEND = 2 }; /* == WEFT_RECV, WEFT_SEND */
+#define MUTEX_CHAN_SELECT_MAX 16
+
+typedef struct mutex_chan_case {
+    mutex_chan *chan;           /* NULL: disabled */
+    int dir;                    /* MUTEX_CHAN_RECV or MUTEX_CHAN_SEND */
+    void *elem;                 /* value to send, or where to receive (may be NULL) */
+    bool ok;                    /* out: true if a value moved, false if closed */
+} mutex_chan_case;
+
+int mutex_chan_select(mutex_chan_case *cases, size_t n);
 
 #ifdef __cplusplus
 }

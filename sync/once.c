@@ -38,6 +38,7 @@ enum {
 };
 
 _Static_assert(sizeof(weft_once) == sizeof(uint32_t), "weft_once is one 32-bit word");
+_Static_assert(ONCE_DONE == WEFT_ONCE_DONE_, "the inline fast path in sync.h tests this value");
 
 /* Under the bucket lock: keep waiting while fn has not returned. Relaxed:
    the lot's lock orders this load after the runner's exchange when it must
@@ -88,7 +89,8 @@ __attribute__((noinline)) static void once_slow(weft_once *once, void (*fn)(void
     }
 }
 
-WEFT_API void weft_once_do(weft_once *once, void (*fn)(void *), void *arg)
+/* The name in parentheses: sync.h's inline fast path is a macro of it. */
+WEFT_API void(weft_once_do)(weft_once *once, void (*fn)(void *), void *arg)
 {
     if (weft_unlikely(!once))
         weft__panic("weft_once_do: NULL once");

@@ -36,6 +36,7 @@
 #include "sync/task.h"
 
 #include <weft/go.h>
+#include <weft/lockfree.h>
 #include <weft/sync.h>
 
 _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic u64 layout");
@@ -100,11 +101,28 @@ static bool wg_register(void *state)
     return true;
 }
 
+static weft_spin g_wait_spin = WEFT_SPIN_INIT;
+
 WEFT_API int weft_wg_wait_until(weft_wg *wg, int64_t deadline)
 {
     if (!wg)
         return WEFT_EINVAL;
     _Atomic uint64_t *st = WG_STATE(wg);
+    /* Spin first while the spin policy allows (never when threads outnumber
+       CPUs): tasks that finish within microseconds then cost no park and no
+       ~30 µs wake. Acquire: pairs with the dones' release (see top). */
+    if (deadline != WEFT_NOWAIT) {
+        uint32_t budget = weft_spin_enter(&g_wait_spin), i = 0, step = 0;
+        bool zero = false;
+        if (budget) {
+            while (i < budget &&
+                   !(zero = WG_COUNTER(atomic_load_explicit(st, memory_order_acquire)) == 0))
+                i += weft__backoff(&step);
+            weft_spin_leave(&g_wait_spin, i, zero);
+            if (zero)
+                return 0;
+        }
+    }
     for (;;) {
         /* Acquire: pairs with the dones' release (see top). */
         if (WG_COUNTER(atomic_load_explicit(st, memory_order_acquire)) == 0)

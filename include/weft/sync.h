@@ -54,6 +54,22 @@ typedef struct weft_once {
    that must wait, a few RMWs and a park. */
 WEFT_API void weft_once_do(weft_once *once, void (*fn)(void *), void *arg);
 
+/* The fast path inline (GCC and Clang): once fn has returned, a call of
+   weft_once_do is one acquire load in the caller, no function call (an
+   out-of-line call costs twice the load). `&weft_once_do` and
+   `(weft_once_do)(...)` still name the exported function.
+   WEFT_ONCE_DONE_ is the word's "done" value (checked in sync/once.c). */
+#define WEFT_ONCE_DONE_ 1u
+#if defined(__GNUC__) && !defined(WEFT_NO_INLINE_FAST_PATHS)
+static inline void weft_once_do_inline_(weft_once *once, void (*fn)(void *), void *arg)
+{
+    if (once && __atomic_load_n(&once->word_, __ATOMIC_ACQUIRE) == WEFT_ONCE_DONE_)
+        return;
+    (weft_once_do)(once, fn, arg);
+}
+#define weft_once_do(once, fn, arg) weft_once_do_inline_((once), (fn), (arg))
+#endif
+
 /* True once fn has returned on this once (acquire: what fn wrote is visible
    to the caller when this returns true). False for NULL. One load. */
 WEFT_API bool weft_once_done(const weft_once *once);

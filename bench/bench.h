@@ -80,7 +80,8 @@ void parked_bench_register(void);
  *                         floors scale their volume with it too)
  *   WEFT_BENCH_SLOW_MSGS  messages per run of the 1x1 cap 0 and cap 1
  *                         workloads, where a message may wait for a thread
- *                         wakeup (default 1000000)
+ *                         wakeup (default 200000: a baseline that parks on
+                         every message moves ~25 k msgs/s on the target VM)
  *   WEFT_BENCH_RTT_ROUNDS round trips per run of the ping-pong latency
  *                         workload and of the futex floor (default 200000)
  *   WEFT_BENCH_PARK_MS    the window over which parked receivers' CPU is

@@ -50,7 +50,7 @@ uint64_t bench_slow_msgs(void)
 {
     static uint64_t v;
     if (v == 0)
-        v = env_u64("WEFT_BENCH_SLOW_MSGS", 1000000);
+        v = env_u64("WEFT_BENCH_SLOW_MSGS", 200000);
     return v;
 }
 

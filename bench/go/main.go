@@ -62,7 +62,7 @@ func envU64(name string, dflt uint64) uint64 {
 
 var (
 	sizeMsgs       = envU64("WEFT_BENCH_MSGS", 5000000)
-	sizeSlowMsgs   = envU64("WEFT_BENCH_SLOW_MSGS", 1000000)
+	sizeSlowMsgs   = envU64("WEFT_BENCH_SLOW_MSGS", 200000)
 	sizeRTTRounds  = envU64("WEFT_BENCH_RTT_ROUNDS", 200000)
 	sizeSelectMsgs = envU64("WEFT_BENCH_SELECT_MSGS", 2000000)
 	sizeParkMS     = envU64("WEFT_BENCH_PARK_MS", 1000)

@@ -5,27 +5,30 @@
  * in the parking lot keyed by the waitgroup's address.
  *
  *   add(n > 0)   fetch-add n << 32
- *   add(n < 0)   CAS: counter - n, and if that is zero the whole word becomes
- *                0 (waiters cleared in the same RMW); if waiters were
- *                registered, unpark every waiter on the key afterwards
- *   wait         counter zero: return. Else, under the bucket lock, CAS the
- *                waiter count up (only while the counter is not zero) and
+ *   add(n < 0)   fetch-sub -n << 32. If that left the counter above zero, or
+ *                brought it to zero with no waiter registered (the word is
+ *                then all zero), done: one RMW. If it brought it to zero
+ *                with waiters registered, the word reads (0, w): exchange
+ *                it to 0 and unpark every waiter on the key.
+ *   wait         word all zero: return. Else, under the bucket lock, CAS the
+ *                waiter count up (only while the word is not zero) and
  *                queue; park; re-read the word when woken.
  *
- * Invariant: counter == 0 implies waiters == 0. Clearing the waiters in the
- * RMW that brings the counter to zero is what lets the last done touch
- * nothing of the waitgroup afterwards: a waiter that sees the zero may free
- * it at once, and the done only takes the bucket lock and unparks nodes on
- * the waiters' stacks. A waiter that timed out stays counted until the
- * round ends (it costs the last done one useless lot_unpark, nothing more).
+ * Waiters return only on an all-zero word, never on (0, w): that is what
+ * lets the last done touch nothing of the waitgroup after its exchange. A
+ * waiter that sees zero may free the waitgroup at once; until the exchange
+ * no waiter can see it, and after it the done only takes the bucket lock
+ * and unparks nodes on the waiters' stacks. A waiter that timed out stays
+ * counted until the round ends (it costs the last done one useless
+ * lot_unpark, nothing more). An uncontended add/done pair is therefore two
+ * atomic RMWs and nothing else (Go's WaitGroup has the same shape).
  *
  * Why no wakeup is lost: a waiter registers (CAS) and queues in one bucket
- * lock section. If the last done's CAS saw its registration, that CAS came
- * after the waiter's in the word's modification order, so the done's later
- * lock section cannot precede the waiter's (that would make the done's CAS
- * happen-before the waiter's): the node is queued when the done looks. If
- * the done's CAS came first, the waiter's registration CAS reads counter 0
- * and the waiter does not park.
+ * lock section. If the last done's exchange saw its registration, that CAS
+ * came before the exchange in the word's modification order, so the done's
+ * later lock section cannot precede the waiter's: the node is queued when
+ * the done looks. If the exchange came first, the waiter's registration CAS
+ * reads zero and the waiter does not park.
  *
  * Memory order: every write to the word is an RMW, so each done's release
  * heads a release sequence that reaches the value a waiter's acquire load
@@ -64,19 +67,20 @@ WEFT_API void weft_wg_add(weft_wg *wg, int delta)
     if (delta == 0)
         return;
 
-    uint64_t s = atomic_load_explicit(st, memory_order_relaxed), next;
-    do {
-        int64_t v = WG_COUNTER(s) + delta;
-        if (weft_unlikely(v < 0))
-            weft__panic("negative waitgroup counter");
-        next = v == 0 ? 0 : (uint64_t)v << 32 | WG_WAITERS(s);
-        /* Release: publishes the caller's writes to the waiter whose acquire
-           load reads the zero (through the release sequence, see top). */
-    } while (!atomic_compare_exchange_weak_explicit(st, &s, next, memory_order_release,
-                                                    memory_order_relaxed));
-    /* From here on the waitgroup may be freed: only its address is used. */
-    if (next == 0 && WG_WAITERS(s) != 0)
-        weft__lot_unpark(wg, SIZE_MAX);
+    /* Release: publishes the caller's writes to the waiter whose acquire
+       load reads the zero (through the release sequence, see top). */
+    uint64_t old = atomic_fetch_sub_explicit(st, (uint64_t)(-(int64_t)delta) * WG_ONE,
+                                             memory_order_release);
+    int64_t v = WG_COUNTER(old) + delta;
+    if (weft_unlikely(v < 0))
+        weft__panic("negative waitgroup counter");
+    if (v > 0 || WG_WAITERS(old) == 0)
+        return;
+    /* Zero with waiters registered: the word reads (0, w), which no waiter
+       returns on. Clear it (release, as above); from here on the waitgroup
+       may be freed: only its address is used. */
+    atomic_exchange_explicit(st, 0, memory_order_release);
+    weft__lot_unpark(wg, SIZE_MAX);
 }
 
 WEFT_API void weft_wg_done(weft_wg *wg)
@@ -84,7 +88,7 @@ WEFT_API void weft_wg_done(weft_wg *wg)
     weft_wg_add(wg, -1);
 }
 
-/* Under the bucket lock: register as a waiter unless the counter is zero.
+/* Under the bucket lock: register as a waiter unless the word is zero.
    Relaxed: the bucket lock and the word's modification order carry the
    argument (see top); the caller decides with an acquire re-read. */
 static bool wg_register(void *state)
@@ -92,7 +96,7 @@ static bool wg_register(void *state)
     _Atomic uint64_t *st = state;
     uint64_t s = atomic_load_explicit(st, memory_order_relaxed);
     do {
-        if (WG_COUNTER(s) == 0)
+        if (s == 0)
             return false;
         if (WG_WAITERS(s) == UINT32_MAX)
             return true; /* saturated: the last done unparks the key anyway */
@@ -115,8 +119,7 @@ WEFT_API int weft_wg_wait_until(weft_wg *wg, int64_t deadline)
         uint32_t budget = weft_spin_enter(&g_wait_spin), i = 0, step = 0;
         bool zero = false;
         if (budget) {
-            while (i < budget &&
-                   !(zero = WG_COUNTER(atomic_load_explicit(st, memory_order_acquire)) == 0))
+            while (i < budget && !(zero = atomic_load_explicit(st, memory_order_acquire) == 0))
                 i += weft__backoff(&step);
             weft_spin_leave(&g_wait_spin, i, zero);
             if (zero)
@@ -124,12 +127,14 @@ WEFT_API int weft_wg_wait_until(weft_wg *wg, int64_t deadline)
         }
     }
     for (;;) {
-        /* Acquire: pairs with the dones' release (see top). */
-        if (WG_COUNTER(atomic_load_explicit(st, memory_order_acquire)) == 0)
+        /* Acquire: pairs with the dones' release (see top). The whole word,
+           not just the counter: (0, w) means the last done is still
+           clearing it and may touch the waitgroup. */
+        if (atomic_load_explicit(st, memory_order_acquire) == 0)
             return 0;
         int rc = weft__lot_park(wg, wg_register, st, deadline);
         if (rc != 0)
-            return WG_COUNTER(atomic_load_explicit(st, memory_order_acquire)) == 0 ? 0 : rc;
+            return atomic_load_explicit(st, memory_order_acquire) == 0 ? 0 : rc;
         /* Woken (or the counter reached zero under the lock): re-check; a
            wake meant for an earlier object at this address costs a loop. */
     }

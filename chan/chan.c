@@ -115,19 +115,29 @@ static inline int buf_try(weft_chan *c, bool send, void *elem)
     return send ? ring_push(&c->ring, elem) : ring_pop(&c->ring, elem);
 }
 
-/* A registered waiter is done with its own queue: withdraw its node. If it
-   had been claimed meanwhile, wait for the claimer's unpark and pass the
-   wake-up on, since this thread will not retry the ring for it. */
-static void buf_withdraw(weft_chan *c, weft_waitq *q, weft_waiter *w, weft_wnode *n)
+/* A waiter queued on q leaves without having been unparked (its deadline
+   passed, or it completed on its own). If nobody claimed it, withdraw its
+   node: true. If someone did, the claimer may still be writing into the
+   waiter: wait for its unpark, false. */
+static bool waiter_leave(weft_chan *c, weft_waitq *q, weft_waiter *w, weft_wnode *n)
 {
     if (waiter_abandon(w)) {
         weft_lock_acquire(&c->lock);
         wq_remove(q, n);
         weft_lock_release(&c->lock);
-        return;
+        return true;
     }
     weft_parker_wait(&w->park, WEFT_FOREVER, 0);
-    chan_notify(c, q, 1);
+    return false;
+}
+
+/* A registered waiter is done with its own queue. If it had been claimed
+   meanwhile, pass the wake-up on, since this thread will not retry the
+   ring for it. */
+static void buf_withdraw(weft_chan *c, weft_waitq *q, weft_waiter *w, weft_wnode *n)
+{
+    if (!waiter_leave(c, q, w, n))
+        chan_notify(c, q, 1);
 }
 
 /* Blocking part of a buffered send or receive, after a try found the ring
@@ -168,15 +178,8 @@ static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
             return rc;
         }
         int pr = weft_parker_wait(&w.park, deadline, 0);
-        if (pr != 0) {
-            if (waiter_abandon(&w)) {
-                weft_lock_acquire(&c->lock);
-                wq_remove(q, &n);
-                weft_lock_release(&c->lock);
-                return pr;
-            }
-            weft_parker_wait(&w.park, WEFT_FOREVER, 0); /* claimed meanwhile */
-        }
+        if (pr != 0 && waiter_leave(c, q, &w, &n))
+            return pr;
         /* Claimed (node already dequeued): retry the ring. */
         rc = buf_try(c, send, elem);
         if (rc != WEFT_EAGAIN)
@@ -236,15 +239,8 @@ static int unbuf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
     weft_lock_release(&c->lock);
 
     int pr = waiter_park(&w, send ? &c->send_spin : &c->recv_spin, deadline);
-    if (pr != 0) {
-        if (waiter_abandon(&w)) {
-            weft_lock_acquire(&c->lock);
-            wq_remove(mine, &n);
-            weft_lock_release(&c->lock);
-            return pr;
-        }
-        weft_parker_wait(&w.park, WEFT_FOREVER, 0); /* claimed meanwhile */
-    }
+    if (pr != 0 && waiter_leave(c, mine, &w, &n))
+        return pr;
     return w.ok ? 0 : WEFT_ECLOSED;
 }
 

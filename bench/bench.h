@@ -63,6 +63,11 @@ typedef void (*bench_fn)(const void *arg, bench_result *out);
    hands control to google-benchmark. Defined in shim.cpp. */
 void bench_register(const char *name, bench_fn fn, const void *arg);
 
+/* The same with its own number of repetitions (capped at the run's
+   --benchmark_repetitions, so --quick stays at one): the scale workloads
+   (3) and the deterministic mem/ figures (1). Defined in shim.cpp. */
+void bench_register_reps(const char *name, bench_fn fn, const void *arg, int reps);
+
 /* Add a named counter to a result (no-op past BENCH_MAX_COUNTERS). */
 void bench_counter_add(bench_result *r, const char *name, double value);
 
@@ -72,6 +77,7 @@ void select_bench_register(void);
 void sync_bench_register(void);
 void floor_bench_register(void);
 void parked_bench_register(void);
+void mem_bench_register(void);
 
 /* ---- sizes (environment, read once) -------------------------------------
  *
@@ -98,6 +104,8 @@ void parked_bench_register(void);
  *                         64-task fan-in workloads (default 20000)
  *   WEFT_BENCH_CANCEL_ROUNDS cancellations per run of each cancel fan-out
  *                         workload (default 50)
+ *   WEFT_BENCH_SCALE_MSGS messages per run of a scale/PxP_cap1024 workload
+ *                         (default 2000000; 3 repetitions)
  *
  * scripts/bench --quick sets them to a few thousand (a smoke test).
  */
@@ -110,6 +118,7 @@ uint64_t bench_sync_ops(void);
 uint64_t bench_sync_slow_ops(void);
 uint64_t bench_spawns(void);
 uint64_t bench_cancel_rounds(void);
+uint64_t bench_scale_msgs(void);
 
 /* ---- helpers for bodies (bench_util.c) ---------------------------------- */
 
@@ -125,6 +134,14 @@ int64_t bench_process_cpu_ns(void);
    created (out->error is then set). */
 typedef void (*bench_worker_fn)(void *ctx, int index);
 int bench_run_threads(int n, bench_worker_fn fn, void *ctx, bench_result *out);
+
+/* Peak RSS. bench_peak_rss_reset() writes "5" to /proc/self/clear_refs,
+   which resets VmHWM to the current RSS (Linux >= 4.0): 0 on success, -1
+   if that failed (VmHWM is then the process's peak so far).
+   bench_peak_rss_kib() reads VmHWM from /proc/self/status (KiB), -1 if it
+   cannot. */
+int bench_peak_rss_reset(void);
+double bench_peak_rss_kib(void);
 
 /* Sort v[0..n) and return the q-quantile (0 <= q <= 1), nearest rank. */
 double bench_quantile_sorted(int64_t *v, size_t n, double q);

@@ -13,11 +13,13 @@
 #define _GNU_SOURCE
 #include "bench.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -107,6 +109,14 @@ uint64_t bench_cancel_rounds(void)
     static uint64_t v;
     if (v == 0)
         v = env_u64("WEFT_BENCH_CANCEL_ROUNDS", 50);
+    return v;
+}
+
+uint64_t bench_scale_msgs(void)
+{
+    static uint64_t v;
+    if (v == 0)
+        v = env_u64("WEFT_BENCH_SCALE_MSGS", 2000000);
     return v;
 }
 
@@ -242,6 +252,36 @@ int bench_run_threads(int n, bench_worker_fn fn, void *ctx, bench_result *out)
     pthread_cond_destroy(&g.all_ready);
     pthread_mutex_destroy(&g.mu);
     return rc;
+}
+
+/* ---- peak RSS ------------------------------------------------------------- */
+
+int bench_peak_rss_reset(void)
+{
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, "5", 1);
+    close(fd);
+    return n == 1 ? 0 : -1;
+}
+
+double bench_peak_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    double kib = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long long v;
+        if (sscanf(line, "VmHWM: %llu kB", &v) == 1) {
+            kib = (double)v;
+            break;
+        }
+    }
+    fclose(f);
+    return kib;
 }
 
 /* ---- percentiles -------------------------------------------------------- */

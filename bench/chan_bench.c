@@ -14,6 +14,13 @@
  *   ..._batch64     the same with send_many / recv_many batches of 64
  *   pingpong_cap0   two threads, two unbuffered channels: ping, then pong;
  *                   the pinger timestamps every round trip (median, p99)
+ *   scale/PxP_cap1024  P producers and P consumers for P = 1..16 (2..32
+ *                   threads), bench_scale_msgs() messages, 3 repetitions,
+ *                   weft and the baseline only: throughput against threads
+ *
+ * Every channel workload also reports peak_rss_kib: VmHWM after the run,
+ * reset (/proc/self/clear_refs) just before the channel is made;
+ * peak_rss_reset is 0 if the reset failed (the process's peak so far).
  *
  * Every message carries (producer << 40 | sequence). Each consumer checks
  * that the values from each producer arrive in increasing order, and the run
@@ -66,12 +73,25 @@ static const workload WORKLOADS[] = {
 };
 #define NWORKLOADS (sizeof WORKLOADS / sizeof WORKLOADS[0])
 
+/* Throughput against thread count: P producers and P consumers (2..32
+   threads), capacity 1024, bench_scale_msgs() messages, 3 repetitions; weft
+   and the baseline only (CHAN_IMPLS). */
+static const workload SCALE_WORKLOADS[] = {
+    { "scale", "1x1_cap1024",         K_PC,       1,  1,    1024, 8,   0,  false },
+    { "scale", "2x2_cap1024",         K_PC,       2,  2,    1024, 8,   0,  false },
+    { "scale", "4x4_cap1024",         K_PC,       4,  4,    1024, 8,   0,  false },
+    { "scale", "8x8_cap1024",         K_PC,       8,  8,    1024, 8,   0,  false },
+    { "scale", "16x16_cap1024",       K_PC,       16, 16,   1024, 8,   0,  false },
+};
+#define NSCALE (sizeof SCALE_WORKLOADS / sizeof SCALE_WORKLOADS[0])
+#define SCALE_REPS 3
+
 typedef struct bench_case {
     const workload *w;
     const chan_impl *impl;
 } bench_case;
 
-static bench_case CASES[NWORKLOADS * (CHAN_NIMPLS + CHAN_NPEERS)];
+static bench_case CASES[NWORKLOADS * (CHAN_NIMPLS + CHAN_NPEERS) + NSCALE * CHAN_NIMPLS];
 
 #define MAX_PRODUCERS 16
 #define MAX_BATCH 64
@@ -243,10 +263,25 @@ static uint64_t expected_sum(int producers, uint64_t per)
     return s;
 }
 
+/* Peak RSS of the workload: VmHWM after the run, reset just before the
+   channel was made (peak_rss_reset 1), or the process's peak so far if the
+   reset failed (0). */
+static void add_peak_rss(bench_result *out, int rss_reset)
+{
+    double kib = bench_peak_rss_kib();
+    if (kib < 0)
+        return;
+    bench_counter_add(out, "peak_rss_kib", kib);
+    bench_counter_add(out, "peak_rss_reset", rss_reset == 0 ? 1 : 0);
+}
+
 static void run_pc(const bench_case *bc, bench_result *out)
 {
     const workload *w = bc->w;
     uint64_t total = w->slow ? bench_slow_msgs() : bench_msgs();
+    if (strcmp(w->group, "scale") == 0)
+        total = bench_scale_msgs();
+    int rss_reset = bench_peak_rss_reset();
     pc_run r;
     memset(&r, 0, sizeof r);
     r.w = w;
@@ -265,6 +300,7 @@ static void run_pc(const bench_case *bc, bench_result *out)
         bench_run_threads(1, seq_worker, &r, out);
     else
         bench_run_threads(w->producers + w->consumers, pc_worker, &r, out);
+    add_peak_rss(out, rss_reset);
     bc->impl->destroy(r.chan);
     if (out->error != NULL)
         return;
@@ -333,6 +369,7 @@ static void pp_worker(void *ctx, int index)
 
 static void run_pingpong(const bench_case *bc, bench_result *out)
 {
+    int rss_reset = bench_peak_rss_reset();
     pp_run r;
     memset(&r, 0, sizeof r);
     r.impl = bc->impl;
@@ -359,6 +396,7 @@ static void run_pingpong(const bench_case *bc, bench_result *out)
     bench_counter_add(out, "rtt_p50_ns", bench_quantile_sorted(r.rtt, r.rounds, 0.50));
     bench_counter_add(out, "rtt_p99_ns", bench_quantile_sorted(r.rtt, r.rounds, 0.99));
     bench_counter_add(out, "rtt_mean_ns", out->seconds * 1e9 / (double)r.rounds);
+    add_peak_rss(out, rss_reset);
 done:
     if (r.pong != NULL)
         bc->impl->destroy(r.pong);
@@ -411,6 +449,17 @@ void chan_bench_register(void)
             snprintf(name, sizeof name, "%s/%s/%s", bc->w->group, bc->w->name,
                      bc->impl->name);
             bench_register(name, chan_body, bc);
+        }
+    }
+    for (size_t i = 0; i < NSCALE; i++) {
+        for (size_t j = 0; j < CHAN_NIMPLS; j++) {
+            bench_case *bc = &CASES[k++];
+            bc->w = &SCALE_WORKLOADS[i];
+            bc->impl = CHAN_IMPLS[j];
+            char name[128];
+            snprintf(name, sizeof name, "%s/%s/%s", bc->w->group, bc->w->name,
+                     bc->impl->name);
+            bench_register_reps(name, chan_body, bc, SCALE_REPS);
         }
     }
 }

@@ -53,6 +53,7 @@ namespace {
 int g_errors = 0;
 bool g_progress = false;
 unsigned g_timeout_s = 300;
+int g_reps = 5;                 // the run's --benchmark_repetitions
 const char *volatile g_current = "";
 
 void on_alarm(int)
@@ -126,16 +127,34 @@ bool has_flag(int argc, char **argv, const char *prefix)
 
 } // namespace
 
-extern "C" void bench_register(const char *name, bench_fn fn, const void *arg)
+namespace {
+
+benchmark::internal::Benchmark *register_body(const char *name, bench_fn fn, const void *arg)
 {
     std::string n(name);
-    benchmark::RegisterBenchmark(name, [n, fn, arg](benchmark::State &st) {
+    return benchmark::RegisterBenchmark(name, [n, fn, arg](benchmark::State &st) {
         run_body(st, n, fn, arg);
     })
         ->UseManualTime()
         ->MeasureProcessCPUTime()
         ->Iterations(1)
         ->Unit(benchmark::kMillisecond);
+}
+
+} // namespace
+
+extern "C" void bench_register(const char *name, bench_fn fn, const void *arg)
+{
+    register_body(name, fn, arg);
+}
+
+extern "C" void bench_register_reps(const char *name, bench_fn fn, const void *arg, int reps)
+{
+    if (reps > g_reps)
+        reps = g_reps;
+    if (reps < 1)
+        reps = 1;
+    register_body(name, fn, arg)->Repetitions(reps);
 }
 
 int main(int argc, char **argv)
@@ -151,6 +170,12 @@ int main(int argc, char **argv)
         args.insert(args.begin() + 1, &aggr[0]);
     int n = static_cast<int>(args.size());
     args.push_back(nullptr);
+    // The run's repetitions (the last flag wins, as in google-benchmark):
+    // bench_register_reps never asks for more.
+    for (int i = 1; i < n; i++)
+        if (std::strncmp(args[i], "--benchmark_repetitions=", 24) == 0 &&
+            std::atoi(args[i] + 24) > 0)
+            g_reps = std::atoi(args[i] + 24);
 
     if (const char *t = std::getenv("WEFT_BENCH_TIMEOUT_S"))
         if (std::atoi(t) > 0)
@@ -164,6 +189,7 @@ int main(int argc, char **argv)
     sync_bench_register();
     floor_bench_register();
     parked_bench_register();
+    mem_bench_register();
 
     benchmark::Initialize(&n, args.data());
     if (benchmark::ReportUnrecognizedArguments(n, args.data()))
@@ -177,6 +203,7 @@ int main(int argc, char **argv)
     benchmark::AddCustomContext("weft_bench_sync_slow_ops", std::to_string(bench_sync_slow_ops()));
     benchmark::AddCustomContext("weft_bench_spawns", std::to_string(bench_spawns()));
     benchmark::AddCustomContext("weft_bench_cancel_rounds", std::to_string(bench_cancel_rounds()));
+    benchmark::AddCustomContext("weft_bench_scale_msgs", std::to_string(bench_scale_msgs()));
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     if (g_errors > 0) {

@@ -128,6 +128,22 @@ SYNC_WORKLOADS = [
 ]
 CANCEL_WAITERS = [1, 100, 1000]
 
+# Memory (bench/mem_bench.c): heap bytes per object, mallinfo2() around
+# creating 1000 of them: (benchmark, what).
+MEM_OBJECTS = [
+    ("mem/chan_cap0/weft", "weft channel, unbuffered: `weft_chan_new(8, 0)`"),
+    ("mem/chan_cap1024/weft", "weft channel, 1024 × 8 bytes: `weft_chan_new(8, 1024)`"),
+    ("mem/chan_cap0/mutex", "mutex+condvar baseline channel, unbuffered"),
+    ("mem/chan_cap1024/mutex", "mutex+condvar baseline channel, 1024 × 8 bytes"),
+    ("mem/ctx_cancel/weft", "context: `weft_ctx_with_cancel(NULL)`"),
+    ("mem/ctx_timeout/weft", "context with a deadline: `weft_ctx_with_timeout(NULL, 1 h)`"),
+    ("mem/ctx_done/weft", "its done channel, once created: `weft_ctx_done(ctx)`"),
+    ("mem/timer/weft", "timer: `weft_timer_new(1 h)` (the timer service started before)"),
+]
+# Throughput against thread count (chan_bench.c SCALE_WORKLOADS): P producers
+# and P consumers, capacity 1024.
+SCALE_P = [1, 2, 4, 8, 16]
+
 
 # ---- reading the JSON ---------------------------------------------------------
 
@@ -416,6 +432,140 @@ plot 'latency.dat' using 2:xtic(1) title 'p50' lc rgb '#1f77b4', \\
     return "latency.png" if gnuplot(script, plots_dir) else None
 
 
+def plot_scale(res, plots_dir):
+    rows = []
+    for p in SCALE_P:
+        a = res.stat("scale/%dx%d_cap1024/weft" % (p, p), "msgs_per_s").median
+        b = res.stat("scale/%dx%d_cap1024/mutex" % (p, p), "msgs_per_s").median
+        if a or b:
+            rows.append((2 * p, a, b))
+    if not rows:
+        return None
+    with open(os.path.join(plots_dir, "scale.dat"), "w") as f:
+        f.write("# threads weft_msgs_per_s mutex_msgs_per_s (median; NaN: not run)\n")
+        for t, a, b in rows:
+            f.write("%d %s %s\n" % (t, "%.6g" % (a / 1e6) if a else "NaN",
+                                     "%.6g" % (b / 1e6) if b else "NaN"))
+    script = """
+set output 'scale.png'
+set title 'Throughput against thread count: P producers + P consumers, capacity 1024, median of repetitions'
+set logscale x 2
+set xrange [1.5:48]
+set xtics (2, 4, 8, 16, 32)
+set logscale y
+set xlabel 'threads (producers + consumers)'
+set ylabel 'million messages per second'
+set grid xtics ytics
+set key top right
+plot 'scale.dat' using 1:2 title 'weft' with linespoints lw 2 pt 7 lc rgb '#1f77b4', \\
+     '' using 1:3 title 'mutex+condvar' with linespoints lw 2 pt 5 lc rgb '#d62728'
+"""
+    return "scale.png" if gnuplot(script, plots_dir) else None
+
+
+def memory_section(res, plots_dir, plots_link, make_plots):
+    """The Memory section (bytes per object, peak RSS per workload) and the
+    throughput-against-threads table and plot. Older JSON files without
+    these entries print "not measured in this run"."""
+    out = []
+    w = out.append
+    w("## Memory")
+    w("")
+    w("### Heap bytes per object")
+    w("")
+    if not any(res.stat(name, "bytes_per_object").ok for name, _ in MEM_OBJECTS):
+        w("_Not measured in this run._")
+    else:
+        w("glibc's `mallinfo2()` (heap in use: `uordblks` + `hblkhd`) before and after "
+          "creating 1000 objects on one thread, divided by 1000 (`bench/mem_bench.c`); "
+          "malloc's chunk overhead included. One object of the kind is made first, "
+          "outside the measurement, so one-time costs (the timer service's thread) are "
+          "not counted. Deterministic: one repetition.")
+        w("")
+        w("| object | bytes per object |")
+        w("|---|---:|")
+        for name, desc in MEM_OBJECTS:
+            st = res.stat(name, "bytes_per_object")
+            w("| %s | %s |" % (desc, "%.0f" % st.median if st.ok else "not measured in this run"))
+        w("| blocked waiter (a thread blocked in send, receive or select) | 0: its "
+          "waiter records (`weft_waiter`, one `weft_wnode` per operation) are on the "
+          "waiting thread's stack, no allocation (not measured) |")
+    w("")
+    w("### Peak RSS per channel workload")
+    w("")
+    names = ["chan/%s/%s" % (wl, impl) for wl, _, _ in CHAN_WORKLOADS for impl in IMPLS]
+    names += ["latency/pingpong_cap0/%s" % impl for impl in IMPLS]
+    if not any(res.stat(n, "peak_rss_kib").ok for n in names):
+        w("_Not measured in this run._")
+    else:
+        reset = all(res.stat(n, "peak_rss_reset").median != 0 for n in names
+                    if res.stat(n, "peak_rss_reset").ok)
+        if reset:
+            w("VmHWM (`/proc/self/status`) after each run, reset by writing 5 to "
+              "`/proc/self/clear_refs` just before the channel is made: the whole "
+              "weft_bench process (google-benchmark, the harness, worker stacks) at "
+              "its peak during the workload; median over repetitions.")
+        else:
+            w("VmHWM (`/proc/self/status`) after each run; **resetting it through "
+              "`/proc/self/clear_refs` failed here, so these are the process's peak "
+              "RSS so far**, not per workload; median over repetitions.")
+        w("")
+        w("| workload | weft peak RSS | mutex peak RSS | CPU s / M msgs (weft) | "
+          "CPU s / M msgs (mutex) |")
+        w("|---|---:|---:|---:|---:|")
+        rows = [("chan/%s" % wl, wl) for wl, _, _ in CHAN_WORKLOADS]
+        rows.append(("latency/pingpong_cap0", "pingpong_cap0"))
+        for prefix, label in rows:
+            a = res.stat(prefix + "/weft", "peak_rss_kib").median
+            b = res.stat(prefix + "/mutex", "peak_rss_kib").median
+            if a is None and b is None:
+                continue
+            ca = res.stat(prefix + "/weft", "cpu_s_per_Mmsg").median
+            cb = res.stat(prefix + "/mutex", "cpu_s_per_Mmsg").median
+            w("| `%s` | %s | %s | %s | %s |" % (
+                label, "—" if a is None else "%.0f KiB" % a,
+                "—" if b is None else "%.0f KiB" % b, num(ca), num(cb)))
+    w("")
+
+    w("## Throughput against thread count")
+    w("")
+    if not any(res.stat("scale/%dx%d_cap1024/%s" % (p, p, i), "msgs_per_s").ok
+               for p in SCALE_P for i in IMPLS):
+        w("_Not measured in this run._")
+        w("")
+        return out
+    w("P producers and P consumers on one channel of capacity 1024, %s messages per "
+      "run, median of the repetitions (3 by default), on %s CPUs." % (
+          res.context.get("weft_bench_scale_msgs", "?"),
+          res.context.get("nproc") or res.context.get("num_cpus") or "?"))
+    w("")
+    w("| threads | weft msgs/s | spread | mutex msgs/s | weft / mutex | "
+      "CPU s / M msgs (weft) | CPU s / M msgs (mutex) | peak RSS (weft) |")
+    w("|---:|---:|---|---:|---:|---:|---:|---:|")
+    for p in SCALE_P:
+        nw, nm = "scale/%dx%d_cap1024/weft" % (p, p), "scale/%dx%d_cap1024/mutex" % (p, p)
+        sw, sm = res.stat(nw, "msgs_per_s"), res.stat(nm, "msgs_per_s")
+        if not sw.ok and not sm.ok:
+            continue
+        rss = res.stat(nw, "peak_rss_kib").median
+        w("| %d (%dx%d) | **%s**%s | %s | %s%s | **%s** | %s | %s | %s |" % (
+            2 * p, p, p, si(sw.median), pct_spread(sw), spread(sw), si(sm.median),
+            pct_spread(sm), ratio(sw.median, sm.median),
+            num(res.stat(nw, "cpu_s_per_Mmsg").median),
+            num(res.stat(nm, "cpu_s_per_Mmsg").median),
+            "—" if rss is None else "%.0f KiB" % rss))
+    w("")
+    if make_plots:
+        os.makedirs(plots_dir, exist_ok=True)
+        pic = plot_scale(res, plots_dir)
+        if pic:
+            w("![%s](%s)" % (pic[:-4], os.path.join(plots_link, pic)))
+        else:
+            w("_No plot: gnuplot is not installed or failed._")
+        w("")
+    return out
+
+
 # ---- peers -----------------------------------------------------------------------
 
 def merge_go(data, path):
@@ -429,7 +579,7 @@ def merge_go(data, path):
             go = json.load(f)
     except (OSError, ValueError) as e:
         return {"skipped": "its JSON could not be read (%s)" % e}
-    data.setdefault("benchmarks", []).extend(go.get("benchmarks", []))
+    data.setdefault("benchmarks", []).extend(go.get("benchmarks") or [])
     return go.get("context", {})
 
 
@@ -913,6 +1063,9 @@ def generate(res, plots_dir, plots_link, make_plots):
             label = IMPL_LABEL.get(impl) or PEER_LABEL[impl]
             w("| %s | %.3g %% | %s |" % (label, st.median, sp))
     w("")
+
+    # Memory, and throughput against threads
+    out.extend(memory_section(res, plots_dir, plots_link, make_plots))
 
     # Plots
     if make_plots:

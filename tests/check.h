@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <weft.h>
@@ -197,6 +198,38 @@ static inline int64_t test_cpu_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The share of one core the whole process used over the next ms
+   milliseconds (CPU time / wall time): "parked threads use no CPU". */
+static inline double test_cpu_share(long ms)
+{
+    int64_t cpu0 = test_cpu_ns(), wall0 = weft_now();
+    test_sleep_ms(ms);
+    int64_t cpu = test_cpu_ns() - cpu0, wall = weft_now() - wall0;
+    return (double)cpu / (double)wall;
+}
+
+/* The calling thread's kernel id. */
+static inline pid_t test_gettid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+/* The scheduler state of a thread of this process ('R', 'S', ...), or 0 if
+   /proc cannot tell. */
+static inline char test_thread_state(pid_t tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : 0;
 }
 
 /* A deterministic per-thread PRNG (xorshift64*); seed must be nonzero. */

@@ -365,7 +365,7 @@ typedef struct partner {
 static void *partner_main(void *p)
 {
     partner *x = p;
-    atomic_store(&x->tid, (pid_t)syscall(SYS_gettid));
+    atomic_store(&x->tid, test_gettid());
     for (long i = 1;; i++) {
         long v = i;
         atomic_store(&x->started, i);
@@ -376,25 +376,10 @@ static void *partner_main(void *p)
     }
 }
 
-/* The scheduler state of a thread of this process ('R', 'S', ...), or 0 if
-   /proc cannot tell. */
-static char thread_state(pid_t tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : 0;
-}
 
 static bool proc_works(void)
 {
-    return thread_state((pid_t)syscall(SYS_gettid)) == 'R';
+    return test_thread_state(test_gettid()) == 'R';
 }
 
 /* Wait until the partner began operation `op` and sleeps in it. */
@@ -403,7 +388,7 @@ static void partner_wait_parked(partner *x, long op)
     while (atomic_load(&x->started) < op || atomic_load(&x->tid) == 0)
         sched_yield();
     CHECK_EQ(atomic_load(&x->started), op);
-    while (thread_state(atomic_load(&x->tid)) != 'S')
+    while (test_thread_state(atomic_load(&x->tid)) != 'S')
         sched_yield();
 }
 

@@ -33,26 +33,7 @@ static int64_t bound_ns(int64_t seconds)
     return seconds * 1000000000LL;
 }
 
-static pid_t my_tid(void)
-{
-    return (pid_t)syscall(SYS_gettid);
-}
 
-/* The scheduler state of a thread of this process ('R', 'S', ...), or 0 if
-   /proc cannot tell. */
-static char thread_state(pid_t tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : 0;
-}
 
 /* Wait until some acquire is queued on s (try_acquire(s, 0) says EAGAIN). */
 static void wait_line_nonempty(weft_sem *s)
@@ -86,7 +67,7 @@ typedef struct {
 static void *acquirer_main(void *p)
 {
     acquirer *a = p;
-    atomic_store(&a->tid, my_tid());
+    atomic_store(&a->tid, test_gettid());
     atomic_store(&a->started, 1);
     a->rc = weft_sem_acquire(a->s, a->n, a->ctx);
     a->order = a->rc == 0 && a->seq ? atomic_fetch_add(a->seq, 1) : -1;
@@ -117,8 +98,8 @@ static void acquirer_wait_parked(acquirer *a)
         CHECK_LT(weft_now(), until);
         sched_yield();
     }
-    if (thread_state(my_tid()) == 'R') { /* /proc works */
-        while (thread_state(atomic_load(&a->tid)) != 'S') {
+    if (test_thread_state(test_gettid()) == 'R') { /* /proc works */
+        while (test_thread_state(atomic_load(&a->tid)) != 'S') {
             CHECK_LT(weft_now(), until);
             CHECK(!atomic_load(&a->done));
             test_sleep_ms(1);

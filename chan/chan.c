@@ -50,19 +50,10 @@ WEFT_API weft_chan *weft_chan_new(size_t elem_size, size_t cap)
         errno = EINVAL;
         return NULL;
     }
-    size_t slots = cap ? weft__ring_slots_size(elem_size, cap) : 0;
-    size_t head = (sizeof(weft_chan) + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
-    if ((cap && slots == 0) || (cap && elem_size && cap > SIZE_MAX / elem_size) ||
-        slots > SIZE_MAX - head - WEFT_CACHELINE) {
-        errno = ENOMEM;
+    unsigned char *slots;
+    weft_chan *c = weft__ring_alloc(sizeof *c, elem_size, cap, &slots);
+    if (!c)
         return NULL;
-    }
-    size_t total = (head + slots + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
-    weft_chan *c = aligned_alloc(WEFT_CACHELINE, total);
-    if (!c) {
-        errno = ENOMEM;
-        return NULL;
-    }
     memset(c, 0, sizeof *c);
     c->elem_size = elem_size;
     c->cap = cap;
@@ -71,7 +62,7 @@ WEFT_API weft_chan *weft_chan_new(size_t elem_size, size_t cap)
     atomic_init(&c->recvq.n, 0);
     atomic_init(&c->events, 0);
     if (cap)
-        weft__ring_init(&c->ring, elem_size, cap, (unsigned char *)c + head);
+        weft__ring_init(&c->ring, elem_size, cap, slots);
     return c;
 }
 

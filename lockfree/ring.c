@@ -12,15 +12,38 @@ static size_t next_pow2(size_t x)
     return p;
 }
 
-size_t weft__ring_slots_size(size_t elem_size, size_t cap)
+/* Bytes per slot: the stamp, then the element, rounded to 8. */
+static size_t ring_stride(size_t elem_size)
 {
-    /* stride = round8(8 + elem_size); total = stride * cap, both checked. */
-    if (elem_size > SIZE_MAX - 16)
-        return 0;
-    size_t stride = (sizeof(uint64_t) + elem_size + 7) & ~(size_t)7;
-    if (cap > SIZE_MAX / stride)
-        return 0;
-    return stride * cap;
+    return (sizeof(uint64_t) + elem_size + 7) & ~(size_t)7;
+}
+
+static size_t round_line(size_t n)
+{
+    return (n + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
+}
+
+void *weft__ring_alloc(size_t header, size_t elem_size, size_t cap, unsigned char **slots)
+{
+    size_t head = round_line(header), bytes = 0;
+    if (cap) {
+        /* stride >= elem_size, so this also catches elem_size * cap
+           overflowing (API.md: ENOMEM). */
+        if (elem_size > SIZE_MAX - 16 || cap > SIZE_MAX / ring_stride(elem_size))
+            goto nomem;
+        bytes = ring_stride(elem_size) * cap;
+    }
+    if (bytes > SIZE_MAX - head - WEFT_CACHELINE)
+        goto nomem;
+    unsigned char *block = aligned_alloc(WEFT_CACHELINE, round_line(head + bytes));
+    if (!block)
+        goto nomem;
+    *slots = block + head;
+    return block;
+
+nomem:
+    errno = ENOMEM;
+    return NULL;
 }
 
 void weft__ring_init(weft_ring *r, size_t elem_size, size_t cap, void *slots)
@@ -29,7 +52,7 @@ void weft__ring_init(weft_ring *r, size_t elem_size, size_t cap, void *slots)
     r->mark_bit = next_pow2(cap + 1);
     r->one_lap = r->mark_bit * 2;
     r->elem_size = elem_size;
-    r->stride = (sizeof(uint64_t) + elem_size + 7) & ~(size_t)7;
+    r->stride = ring_stride(elem_size);
     r->slots = slots;
     for (uint64_t i = 0; i < cap; i++)
         atomic_init(ring_stamp(r, i), i);
@@ -62,19 +85,10 @@ WEFT_API weft_ring *weft_ring_new(size_t elem_size, size_t cap)
         errno = EINVAL;
         return NULL;
     }
-    size_t slots = weft__ring_slots_size(elem_size, cap);
-    size_t head = (sizeof(weft_ring) + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
-    if (slots == 0 || slots > SIZE_MAX - head - WEFT_CACHELINE) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    size_t total = (head + slots + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
-    weft_ring *r = aligned_alloc(WEFT_CACHELINE, total);
-    if (!r) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    weft__ring_init(r, elem_size, cap, (unsigned char *)r + head);
+    unsigned char *slots;
+    weft_ring *r = weft__ring_alloc(sizeof *r, elem_size, cap, &slots);
+    if (r)
+        weft__ring_init(r, elem_size, cap, slots);
     return r;
 }
 

@@ -66,9 +66,12 @@ struct weft_ring {
     alignas(WEFT_CACHELINE) _Atomic uint64_t tail;
 };
 
-/* Bytes of slot storage for cap slots of elem_size, or 0 on overflow. */
-size_t weft__ring_slots_size(size_t elem_size, size_t cap);
-/* Initialise r over slot storage of weft__ring_slots_size bytes. */
+/* One cache-aligned block: `header` bytes (rounded up to a cache line) for
+   the object that holds the ring, then the slots of cap elements (none for
+   cap 0); *slots points at them. NULL with errno ENOMEM when out of memory
+   or when the size overflows. Free it with free(). */
+void *weft__ring_alloc(size_t header, size_t elem_size, size_t cap, unsigned char **slots);
+/* Initialise r over slots from weft__ring_alloc. */
 void weft__ring_init(weft_ring *r, size_t elem_size, size_t cap, void *slots);
 
 static inline _Atomic uint64_t *ring_stamp(const weft_ring *r, uint64_t index)

@@ -143,6 +143,22 @@ int bench_run_threads(int n, bench_worker_fn fn, void *ctx, bench_result *out);
 int bench_peak_rss_reset(void);
 double bench_peak_rss_kib(void);
 
+/* Delivery checks. Every message of a throughput workload carries
+   (producer << 40 | sequence); a consumer checks per-producer order from the
+   sequence and everyone's messages add up to bench_tagged_sum. */
+#define TAG(p, seq) (((uint64_t)(p) << 40) | (uint64_t)(seq))
+#define TAG_PRODUCER(t) ((int)((t) >> 40))
+#define TAG_SEQ(t) ((t) & ((UINT64_C(1) << 40) - 1))
+
+/* The sum of TAG(p, s) over p < producers, s < per. */
+static inline uint64_t bench_tagged_sum(int producers, uint64_t per)
+{
+    uint64_t s = 0;
+    for (int p = 0; p < producers; p++)
+        s += TAG(p, 0) * per + per * (per - 1) / 2;
+    return s;
+}
+
 /* Sort v[0..n) and return the q-quantile (0 <= q <= 1), nearest rank. */
 double bench_quantile_sorted(int64_t *v, size_t n, double q);
 void bench_sort_i64(int64_t *v, size_t n);

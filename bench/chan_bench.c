@@ -103,10 +103,6 @@ typedef struct msg {
     unsigned char pad[MAX_ELEM - sizeof(uint64_t)];
 } msg;
 
-#define TAG(p, seq) (((uint64_t)(p) << 40) | (uint64_t)(seq))
-#define TAG_PRODUCER(t) ((int)((t) >> 40))
-#define TAG_SEQ(t) ((t) & ((UINT64_C(1) << 40) - 1))
-
 /* Shared state of one producer/consumer run. */
 typedef struct pc_run {
     const workload *w;
@@ -255,14 +251,6 @@ static void seq_worker(void *ctx, int index)
     atomic_store(&r->sum, sum);
 }
 
-static uint64_t expected_sum(int producers, uint64_t per)
-{
-    uint64_t s = 0;
-    for (int p = 0; p < producers; p++)
-        s += (uint64_t)p * per * (UINT64_C(1) << 40) + per * (per - 1) / 2;
-    return s;
-}
-
 /* Peak RSS of the workload: VmHWM after the run, reset just before the
    channel was made (peak_rss_reset 1), or the process's peak so far if the
    reset failed (0). */
@@ -310,7 +298,7 @@ static void run_pc(const bench_case *bc, bench_result *out)
         out->error = err;
     else if (atomic_load(&r.received) != total)
         out->error = "messages lost or duplicated (count)";
-    else if (atomic_load(&r.sum) != expected_sum(w->producers, r.per_producer))
+    else if (atomic_load(&r.sum) != bench_tagged_sum(w->producers, r.per_producer))
         out->error = "messages lost or duplicated (checksum)";
 }
 

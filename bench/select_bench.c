@@ -61,10 +61,6 @@ typedef struct sel_case {
 
 static sel_case SEL_CASES[NSEL * CHAN_NIMPLS];
 
-#define TAG(p, seq) (((uint64_t)(p) << 40) | (uint64_t)(seq))
-#define TAG_PRODUCER(t) ((int)((t) >> 40))
-#define TAG_SEQ(t) ((t) & ((UINT64_C(1) << 40) - 1))
-
 typedef struct sel_run {
     const sel_workload *w;
     const chan_impl *impl;
@@ -174,14 +170,6 @@ static void sel_worker(void *ctx, int index)
         sel_consumer(r);
 }
 
-static uint64_t expected_sum(int producers, uint64_t per)
-{
-    uint64_t s = 0;
-    for (int p = 0; p < producers; p++)
-        s += (uint64_t)p * per * (UINT64_C(1) << 40) + per * (per - 1) / 2;
-    return s;
-}
-
 static void select_body(const void *arg, bench_result *out)
 {
     const sel_case *sc = arg;
@@ -213,7 +201,7 @@ static void select_body(const void *arg, bench_result *out)
         out->error = err;
     else if (atomic_load(&r.received) != total)
         out->error = "messages lost or duplicated (count)";
-    else if (atomic_load(&r.sum) != expected_sum(w->producers, r.per_producer))
+    else if (atomic_load(&r.sum) != bench_tagged_sum(w->producers, r.per_producer))
         out->error = "messages lost or duplicated (checksum)";
 }
 

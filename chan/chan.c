@@ -131,9 +131,42 @@ static void buf_withdraw(weft_chan *c, weft_waitq *q, weft_waiter *w, weft_wnode
         chan_notify(c, q, 1);
 }
 
+/* Poll the ring for up to `rounds` pause rounds: a cheap peek at the one
+   slot our side waits on, and a real try when it looks ready (and every 16th
+   poll, which also catches a close). A small ring is polled at every round
+   (its peer's next step is what we wait for); a large one with exponential
+   backoff, which lets a producer run ahead so that the poller then finds
+   several values at once. Returns the try's result, *used the rounds spent. */
+static int buf_spin(weft_chan *c, bool send, void *elem, uint32_t rounds, uint32_t *used)
+{
+    bool small = c->cap <= WEFT_SPIN_SMALL_RING;
+    uint32_t i = 0, step = 0, polls = 0;
+    int rc = WEFT_EAGAIN;
+    while (i < rounds) {
+        if ((ring_peek(&c->ring, send) || ++polls % 16 == 0) &&
+            (rc = buf_try(c, send, elem)) != WEFT_EAGAIN)
+            break;
+        if (small) {
+            weft_cpu_relax();
+            i++;
+        } else {
+            i += weft__backoff(&step);
+        }
+    }
+    *used = i;
+    return rc;
+}
+
 /* Blocking part of a buffered send or receive, after a try found the ring
    full or empty. Returns 0, WEFT_ECLOSED, or the deadline's error. The caller
-   notifies the opposite queue on success. */
+   notifies the opposite queue on success.
+
+   Spinning comes in two phases. On a small ring the wait is for the peer's
+   very next step, so a first, short phase (WEFT_SPIN_PARTNER_FLOOR rounds)
+   touches nothing shared: the spin policy's process-wide counter and the
+   site's statistics are two more contended lines per wait, which on a
+   capacity-1 ping-pong cost more than the wait itself. Then the adaptive,
+   capped spin of lockfree/spin.c, then the park. */
 static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
 {
     if (weft__deadline_passed(deadline))
@@ -141,14 +174,15 @@ static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
     weft_waitq *q = chan_queue(c, send);
     weft_spin *site = send ? &c->send_spin : &c->recv_spin;
     int rc = WEFT_EAGAIN;
+    uint32_t used;
 
-    uint32_t budget = weft_spin_enter(site), i = 0, step = 0;
-    if (budget && budget < WEFT_SPIN_PARTNER_FLOOR && c->cap <= WEFT_SPIN_SMALL_RING)
-        budget = WEFT_SPIN_PARTNER_FLOOR;
+    if (c->cap <= WEFT_SPIN_SMALL_RING && weft_ncpus() > 1 &&
+        (rc = buf_spin(c, send, elem, WEFT_SPIN_PARTNER_FLOOR, &used)) != WEFT_EAGAIN)
+        return rc;
+    uint32_t budget = weft_spin_enter(site);
     if (budget) {
-        while (i < budget && (rc = buf_try(c, send, elem)) == WEFT_EAGAIN)
-            i += weft__backoff(&step);
-        weft_spin_leave(site, i, rc != WEFT_EAGAIN);
+        rc = buf_spin(c, send, elem, budget, &used);
+        weft_spin_leave(site, used, rc != WEFT_EAGAIN);
         if (rc != WEFT_EAGAIN)
             return rc;
     }
@@ -182,7 +216,16 @@ static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
 
 static int buf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
 {
-    int rc = buf_try(c, send, elem);
+    /* On a small ring an operation that may wait peeks first: a try on a
+       full (empty) ring also reads the other side's position, pulling that
+       line away from the threads that write it, and on a small ring that
+       happens on nearly every operation. A poll, or a wait whose deadline
+       has passed, tries at once (a ready channel completes whatever the
+       deadline). */
+    int rc = c->cap > WEFT_SPIN_SMALL_RING || ring_peek(&c->ring, send) ||
+                     weft__deadline_passed(deadline)
+                 ? buf_try(c, send, elem)
+                 : WEFT_EAGAIN;
     if (rc == WEFT_EAGAIN)
         rc = buf_block(c, send, elem, deadline);
     if (rc == 0)

@@ -314,6 +314,27 @@ static inline bool ring_can_push(weft_ring *r)
     }
 }
 
+/* A hint for a spinning waiter, cheaper than a try: does the slot at our
+   side's position look ready (a pop: published for this lap; a push: free,
+   or the ring closed)? It reads our own position and that one slot's stamp,
+   nothing else, so a poller waits on exactly the line its peer will write
+   next instead of also pulling the other side's position line. Relaxed
+   loads: a "yes" is acted on by a real try, whose acquire loads validate it;
+   a "no" can miss a close on the pop side, which the caller's periodic full
+   try catches. */
+static inline bool ring_peek(weft_ring *r, bool push)
+{
+    if (push) {
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        return (tail & r->mark_bit) ||
+               atomic_load_explicit(ring_stamp(r, tail & (r->mark_bit - 1)),
+                                    memory_order_relaxed) == tail;
+    }
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    return atomic_load_explicit(ring_stamp(r, head & (r->mark_bit - 1)), memory_order_relaxed) ==
+           head + 1;
+}
+
 /* Number of elements right now (a consistent snapshot of head and tail). */
 size_t weft__ring_len(const weft_ring *r);
 

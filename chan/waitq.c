@@ -80,11 +80,20 @@ void wq_wake_list(weft_wnode *list)
     }
 }
 
+/* Spin, then park. The wait is for one partner's next step (a rendezvous),
+   so a first phase of WEFT_SPIN_PARTNER_FLOOR rounds polls our own word and
+   touches nothing shared; only then the spin policy's capped, adaptive
+   phase (its counter and statistics are contended lines that, paid on
+   every message, cost a rendezvous more than the wait itself). */
 int waiter_park(weft_waiter *w, weft_spin *site, int64_t deadline)
 {
+    if (weft_ncpus() > 1)
+        for (uint32_t k = 0; k < WEFT_SPIN_PARTNER_FLOOR; k++) {
+            if (weft_parker_unparked(&w->park))
+                return 0;
+            weft_cpu_relax();
+        }
     uint32_t budget = weft_spin_enter(site), i = 0;
-    if (budget && budget < WEFT_SPIN_PARTNER_FLOOR)
-        budget = WEFT_SPIN_PARTNER_FLOOR;
     if (budget) {
         while (i < budget && !weft_parker_unparked(&w->park)) {
             weft_cpu_relax();

@@ -34,7 +34,6 @@
  */
 #include "lockfree/common.h"
 
-#include <pthread.h>
 #include <sched.h>
 
 #include <weft/lockfree.h>
@@ -47,22 +46,22 @@ enum {
 };
 
 static _Atomic unsigned g_spinners;
-static unsigned g_ncpus;
-static pthread_once_t g_ncpus_once = PTHREAD_ONCE_INIT;
-
-static void read_ncpus(void)
-{
-    cpu_set_t set;
-    int n = 0;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        n = CPU_COUNT(&set);
-    g_ncpus = n > 0 ? (unsigned)n : 1;
-}
+static _Atomic unsigned g_ncpus; /* 0 until first read */
 
 WEFT_API unsigned weft_ncpus(void)
 {
-    pthread_once(&g_ncpus_once, read_ncpus);
-    return g_ncpus;
+    /* Relaxed: every thread computes the same value, so a racing first
+       read only repeats the work; it is read on every blocking wait. */
+    unsigned n = atomic_load_explicit(&g_ncpus, memory_order_relaxed);
+    if (weft_likely(n))
+        return n;
+    cpu_set_t set;
+    int k = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        k = CPU_COUNT(&set);
+    n = k > 0 ? (unsigned)k : 1;
+    atomic_store_explicit(&g_ncpus, n, memory_order_relaxed);
+    return n;
 }
 
 WEFT_API void weft_cpu_relax(void)

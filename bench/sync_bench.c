@@ -11,10 +11,14 @@
  * creation *is* the measured thing (the pthread baselines of spawn and
  * fan-in) are created inside it.
  *
- *   sync/once_done/{weft,acquire_load,acquire_load_call,pthread_once}
+ *   sync/once_done/{weft,acquire_load,acquire_load_check,acquire_load_call,
+ *                   pthread_once}
  *       op: one call on a once that completed before the region (weft_once_do,
- *       pthread_once), or one acquire load of a flag (inline, and through a
- *       non-inlined function: the cost of a call). WEFT_BENCH_SYNC_OPS calls
+ *       pthread_once), or one acquire load of a flag: summed (the bare load),
+ *       guarding a call as a hand-written "initialised yet?" check does
+ *       (load, compare, branch over a non-inlined init call: the same
+ *       instructions a weft_once_do fast path needs), and through a
+ *       non-inlined function (the cost of a call). WEFT_BENCH_SYNC_OPS calls
  *       on one thread. Check: the init function ran exactly once; the loads
  *       read the flag set.
  *   sync/wg_add_done/{weft,two_atomics,mutex}
@@ -131,7 +135,7 @@ static void per_op(bench_result *out, double ops)
 
 /* ---- once after completion ------------------------------------------------ */
 
-enum once_kind { ONCE_WEFT, ONCE_LOAD, ONCE_LOAD_CALL, ONCE_PTHREAD };
+enum once_kind { ONCE_WEFT, ONCE_LOAD, ONCE_LOAD_CHECK, ONCE_LOAD_CALL, ONCE_PTHREAD };
 
 typedef struct once_run {
     enum once_kind kind;
@@ -155,6 +159,12 @@ static void pthread_once_fn(void)
     g_once_runs++;
 }
 
+NOT_INLINED static void flag_init(once_run *r)
+{
+    g_once_runs++;
+    atomic_store_explicit(&r->flag, 1, memory_order_release);
+}
+
 NOT_INLINED static uint32_t load_call(_Atomic uint32_t *f)
 {
     return atomic_load_explicit(f, memory_order_acquire);
@@ -173,6 +183,13 @@ static void once_worker(void *ctx, int index)
     case ONCE_LOAD:
         for (uint64_t i = 0; i < n; i++)
             sum += atomic_load_explicit(&r->flag, memory_order_acquire);
+        break;
+    case ONCE_LOAD_CHECK:
+        for (uint64_t i = 0; i < n; i++) {
+            if (atomic_load_explicit(&r->flag, memory_order_acquire) != 1)
+                flag_init(r);
+            sum++;
+        }
         break;
     case ONCE_LOAD_CALL:
         for (uint64_t i = 0; i < n; i++)
@@ -209,7 +226,10 @@ static void once_body(const void *arg, bench_result *out)
         return;
     if ((r.kind == ONCE_WEFT || r.kind == ONCE_PTHREAD) && g_once_runs != 1)
         out->error = "the once function ran more than once";
-    else if ((r.kind == ONCE_LOAD || r.kind == ONCE_LOAD_CALL) && r.sum != r.n)
+    else if (r.kind == ONCE_LOAD_CHECK && g_once_runs != 0)
+        out->error = "the guarded init ran on a set flag";
+    else if ((r.kind == ONCE_LOAD || r.kind == ONCE_LOAD_CHECK || r.kind == ONCE_LOAD_CALL) &&
+             r.sum != r.n)
         out->error = "the flag loads read a wrong value";
     per_op(out, (double)r.n);
 }
@@ -894,6 +914,8 @@ void sync_bench_register(void)
 {
     bench_register("sync/once_done/weft", once_body, (const void *)(intptr_t)ONCE_WEFT);
     bench_register("sync/once_done/acquire_load", once_body, (const void *)(intptr_t)ONCE_LOAD);
+    bench_register("sync/once_done/acquire_load_check", once_body,
+                   (const void *)(intptr_t)ONCE_LOAD_CHECK);
     bench_register("sync/once_done/acquire_load_call", once_body,
                    (const void *)(intptr_t)ONCE_LOAD_CALL);
     bench_register("sync/once_done/pthread_once", once_body, (const void *)(intptr_t)ONCE_PTHREAD);

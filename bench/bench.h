@@ -78,6 +78,7 @@ void sync_bench_register(void);
 void floor_bench_register(void);
 void parked_bench_register(void);
 void mem_bench_register(void);
+void protocol_bench_register(void);
 
 /* ---- sizes (environment, read once) -------------------------------------
  *

@@ -190,6 +190,7 @@ int main(int argc, char **argv)
     floor_bench_register();
     parked_bench_register();
     mem_bench_register();
+    protocol_bench_register();
 
     benchmark::Initialize(&n, args.data());
     if (benchmark::ReportUnrecognizedArguments(n, args.data()))

@@ -128,6 +128,24 @@ SYNC_WORKLOADS = [
 ]
 CANCEL_WAITERS = [1, 100, 1000]
 
+# Waiter protocol candidates (bench/protocol_bench.c): "protocol/<workload>/<candidate>"
+# for the wake round trip with both threads on 1 or 2 CPUs (rtt_<C>cpu_n<N>)
+# and register + cancel (arm_cancel_n<N>) over N sources, and the 16-waiter
+# herd on one source (herd16).
+PROTO_N = [1, 4, 16]
+PROTO_CPUS = [(1, "1 CPU"), (2, "2 CPUs")]
+PROTO_CANDIDATES = [
+    ("claim_parker", "claim + parker (weft)"),
+    ("futex_waitv", "futex_waitv"),
+    ("mutex_condvar", "mutex + condvar"),
+]
+PROTO_HERD = [
+    ("claim_parker", "claim + parker (weft): wakes the first queued waiter"),
+    ("futex_waitv_wake1", "futex_waitv, FUTEX_WAKE(1)"),
+    ("futex_waitv_wakeall", "futex_waitv, FUTEX_WAKE(INT_MAX)"),
+    ("mutex_condvar", "mutex + condvar: signals the first queued waiter"),
+]
+
 # Memory (bench/mem_bench.c): heap bytes per object, mallinfo2() around
 # creating 1000 of them: (benchmark, what).
 MEM_OBJECTS = [
@@ -723,6 +741,101 @@ def peers_section(res):
     return out
 
 
+# ---- waiter protocols ----------------------------------------------------------
+
+def protocol_section(res):
+    """The waiter protocol candidates (bench/protocol_bench.c). Nothing when
+    the JSON has none of their results (files from before they existed)."""
+    out = []
+    w = out.append
+    if not any(k.startswith("protocol/") for k in list(res.runs) + list(res.aggregates)):
+        return out
+
+    def med(name, field):
+        return res.stat(name, field).median
+
+    def count(x):
+        return "—" if x is None else "%.2f" % x
+
+    floor = res.stat("floor/futex_rtt", "rtt_p50_ns")
+    w("## Waiter protocol candidates")
+    w("")
+    w("`bench/protocol_bench.c` implements, outside the library and without spinning, three "
+      "ways for a thread to block on N event sources until one fires: **claim + parker** "
+      "(weft's scheme: a node per source in a locked FIFO, a claim word that the firing side "
+      "CASes from open to claimed, and a futex parker woken only if its owner sleeps), "
+      "**futex_waitv** (a 32-bit sequence word per source, all N passed to the futex_waitv "
+      "syscall; a fire bumps the word and calls FUTEX_WAKE) and **mutex + condvar** (the "
+      "baseline select's scheme: a node per source under a pthread mutex and a condvar per "
+      "waiter that the fire signals). *Wake round trip*: two threads each wait on their own N "
+      "sources and wake each other through a random one, pinned to one CPU (each wake is a "
+      "context switch there) or to two (each wake crosses CPUs); p50 and p99 over the round "
+      "trips, the CPU of both threads per round trip, the futex calls made by the "
+      "candidate's own code (not counted for mutex + condvar, whose calls are inside glibc) "
+      "and the returns from a kernel sleep. *Register + cancel*: one thread registers on N sources and "
+      "withdraws with nothing firing, what a select pays when its re-check finds a case "
+      "ready; for futex_waitv that is one call whose last word has changed, so the kernel "
+      "queues and unqueues the first N − 1. *Herd*: 16 threads wait on one source and each "
+      "fire must let exactly one through (checked); time from the fire to the taker's "
+      "return from its wait, CPU per fire of the 16 waiters plus the fire call, and how many "
+      "threads returned from a kernel sleep. Wake times depend on the machine's state; the "
+      "futex floor of the same run (`floor/futex_rtt`, p50) was %s." % (
+          ns_time(floor.median) + pct_spread(floor) if floor.ok else "not measured"))
+    w("")
+
+    w("**Wake round trip** (median over repetitions; — : not run)")
+    w("")
+    w("| threads on | sources | candidate | p50 round trip | p99 round trip | "
+      "CPU per round trip | futex calls per round trip | kernel sleeps per round trip |")
+    w("|---|---:|---|---:|---:|---:|---:|---:|")
+    for cpus, where in PROTO_CPUS:
+        if not any(res.stat("protocol/rtt_%dcpu_n%d/%s" % (cpus, n, impl), "rtt_p50_ns").ok
+                   for n in PROTO_N for impl, _ in PROTO_CANDIDATES):
+            continue
+        for n in PROTO_N:
+            for impl, label in PROTO_CANDIDATES:
+                name = "protocol/rtt_%dcpu_n%d/%s" % (cpus, n, impl)
+                p50 = res.stat(name, "rtt_p50_ns")
+                w("| %s | %d | %s | %s%s | %s | %s | %s | %s |" % (
+                    where, n, label, ns_time(p50.median), pct_spread(p50),
+                    ns_time(med(name, "rtt_p99_ns")), ns_time(med(name, "cpu_ns_per_rtt")),
+                    count(med(name, "futex_calls_per_rtt")),
+                    count(med(name, "sleeps_per_rtt"))))
+    w("")
+
+    w("**Register + cancel on N sources, nothing firing** (one thread; time per "
+      "register + cancel, futex calls per operation in brackets)")
+    w("")
+    w("| sources | %s |" % " | ".join(label for _, label in PROTO_CANDIDATES))
+    w("|---:|%s" % ("---:|" * len(PROTO_CANDIDATES)))
+    for n in PROTO_N:
+        cells = []
+        for impl, _ in PROTO_CANDIDATES:
+            name = "protocol/arm_cancel_n%d/%s" % (n, impl)
+            st = res.stat(name, "ns_per_op")
+            calls = med(name, "futex_calls_per_op")
+            cells.append("%s%s%s" % (ns_time(st.median), pct_spread(st),
+                                      "" if calls is None or not st.ok else " (%.2f)" % calls))
+        w("| %d | %s |" % (n, " | ".join(cells)))
+    w("")
+
+    w("**Herd: 16 waiters on one source, one fire** (median over repetitions of each "
+      "run's figures)")
+    w("")
+    w("| candidate | fire → taker returns, p50 | p99 | CPU per fire, mean | CPU per fire, "
+      "p50 | threads woken per fire | futex calls per fire |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for impl, label in PROTO_HERD:
+        name = "protocol/herd16/%s" % impl
+        p50 = res.stat(name, "wake_p50_ns")
+        w("| %s | %s%s | %s | %s | %s | %s | %s |" % (
+            label, ns_time(p50.median), pct_spread(p50), ns_time(med(name, "wake_p99_ns")),
+            ns_time(med(name, "cpu_ns_per_fire")), ns_time(med(name, "cpu_p50_ns_per_fire")),
+            count(med(name, "woken_per_fire")), count(med(name, "futex_calls_per_fire"))))
+    w("")
+    return out
+
+
 # ---- the report ---------------------------------------------------------------
 
 def generate(res, plots_dir, plots_link, make_plots):
@@ -935,6 +1048,9 @@ def generate(res, plots_dir, plots_link, make_plots):
                 pct_spread(sm), ratio(sw.median, sm.median), si(sg.median), pct_spread(sg),
                 ratio(sw.median, sg.median), num(cw), num(cm)))
         w("")
+
+    # Waiter protocols
+    out.extend(protocol_section(res))
 
     # Sync
     if any(k.startswith("sync/") for k in list(res.runs) + list(res.aggregates)):

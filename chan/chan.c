@@ -21,12 +21,7 @@
  * next waiter of its queue. A woken waiter that finds the update already
  * taken by a barging thread registers again: that thread consumed it.
  *
- * Unbuffered channels (cap 0) are a rendezvous under the channel lock, as in
- * Go: an operation that finds a waiting partner in the opposite queue claims
- * it, copies the value directly between the two callers' buffers, and unparks
- * it; otherwise it queues its own node (with a pointer to its buffer) and
- * parks until a partner or close claims it. A send therefore returns only
- * after a receiver took the value.
+ * Unbuffered channels (cap 0) are a rendezvous: chan/unbuf.c.
  *
  * Close takes the lock, marks the channel closed (the ring's tail mark bit,
  * or the closed flag) and claims every queued waiter with ok = false. Because
@@ -61,8 +56,12 @@ WEFT_API weft_chan *weft_chan_new(size_t elem_size, size_t cap)
     atomic_init(&c->sendq.n, 0);
     atomic_init(&c->recvq.n, 0);
     atomic_init(&c->events, 0);
-    if (cap)
+    if (cap) {
         weft__ring_init(&c->ring, elem_size, cap, slots);
+    } else {
+        atomic_init(&c->xs.x, X_EMPTY);
+        atomic_init(&c->xs.park, NULL);
+    }
     return c;
 }
 
@@ -106,11 +105,7 @@ static inline int buf_try(weft_chan *c, bool send, void *elem)
     return send ? ring_push(&c->ring, elem) : ring_pop(&c->ring, elem);
 }
 
-/* A waiter queued on q leaves without having been unparked (its deadline
-   passed, or it completed on its own). If nobody claimed it, withdraw its
-   node: true. If someone did, the claimer may still be writing into the
-   waiter: wait for its unpark, false. */
-static bool waiter_leave(weft_chan *c, weft_waitq *q, weft_waiter *w, weft_wnode *n)
+bool weft__waiter_leave(weft_chan *c, weft_waitq *q, weft_waiter *w, weft_wnode *n)
 {
     if (waiter_abandon(w)) {
         weft_lock_acquire(&c->lock);
@@ -127,7 +122,7 @@ static bool waiter_leave(weft_chan *c, weft_waitq *q, weft_waiter *w, weft_wnode
    ring for it. */
 static void buf_withdraw(weft_chan *c, weft_waitq *q, weft_waiter *w, weft_wnode *n)
 {
-    if (!waiter_leave(c, q, w, n))
+    if (!weft__waiter_leave(c, q, w, n))
         chan_notify(c, q, 1);
 }
 
@@ -203,7 +198,7 @@ static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
             return rc;
         }
         int pr = weft_parker_wait(&w.park, deadline, 0);
-        if (pr != 0 && waiter_leave(c, q, &w, &n))
+        if (pr != 0 && weft__waiter_leave(c, q, &w, &n))
             return pr;
         /* Claimed (node already dequeued): retry the ring. */
         rc = buf_try(c, send, elem);
@@ -233,56 +228,11 @@ static int buf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
     return rc;
 }
 
-/* ---- unbuffered ---------------------------------------------------------- */
-
-weft_waiter *weft__unbuf_transfer(weft_chan *c, bool send, void *elem, weft_wnode *p)
-{
-    void *dst = send ? p->elem : elem;
-    const void *src = send ? elem : p->elem;
-    if (dst && c->elem_size)
-        memcpy(dst, src, c->elem_size);
-    return p->w;
-}
-
-static int unbuf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
-{
-    weft_waitq *mine = chan_queue(c, send), *peer = chan_queue(c, !send);
-
-    weft_lock_acquire(&c->lock);
-    if (c->closed) {
-        weft_lock_release(&c->lock);
-        return WEFT_ECLOSED;
-    }
-    weft_wnode *p = wq_claim(peer, NULL, true);
-    if (p) {
-        weft_waiter *pw = weft__unbuf_transfer(c, send, elem, p);
-        weft_lock_release(&c->lock);
-        weft_parker_unpark(&pw->park);
-        return 0;
-    }
-    if (weft__deadline_passed(deadline)) {
-        weft_lock_release(&c->lock);
-        return weft__expired(deadline);
-    }
-    weft_waiter w;
-    weft_wnode n;
-    waiter_init(&w);
-    wnode_init(&n, &w, elem, 0);
-    wq_enqueue(mine, &n);
-    atomic_fetch_add(&c->events, 1); /* seq_cst: see chan_version */
-    weft_lock_release(&c->lock);
-
-    int pr = waiter_park(&w, send ? &c->send_spin : &c->recv_spin, deadline);
-    if (pr != 0 && waiter_leave(c, mine, &w, &n))
-        return pr;
-    return w.ok ? 0 : WEFT_ECLOSED;
-}
-
 /* ---- public operations ----------------------------------------------------- */
 
 int weft__chan_op(weft_chan *c, bool send, void *elem, int64_t deadline)
 {
-    return c->cap ? buf_op(c, send, elem, deadline) : unbuf_op(c, send, elem, deadline);
+    return c->cap ? buf_op(c, send, elem, deadline) : weft__unbuf_op(c, send, elem, deadline);
 }
 
 static inline int chan_op(weft_chan *c, bool send, void *elem, int64_t deadline)
@@ -329,6 +279,8 @@ WEFT_API int weft_chan_close(weft_chan *c)
     weft_wnode *list = NULL;
     weft_lock_acquire(&c->lock);
     bool was_open = c->cap ? ring_close(&c->ring) : !c->closed;
+    if (!c->cap && was_open)
+        weft__unbuf_close(c);
     c->closed = true;
     atomic_fetch_add(&c->events, 1);
     if (was_open) {
@@ -357,7 +309,7 @@ WEFT_API int weft_chan_send_many(weft_chan *c, const void *elems, size_t n, size
     while (i < n) {
         void *e = (void *)(p ? p + i * c->elem_size : NULL);
         if (!c->cap) {
-            if ((rc = unbuf_op(c, true, e, WEFT_FOREVER)) != 0)
+            if ((rc = weft__unbuf_op(c, true, e, WEFT_FOREVER)) != 0)
                 break;
             i++;
             continue;
@@ -390,9 +342,9 @@ WEFT_API int weft_chan_recv_many(weft_chan *c, void *elems, size_t max, size_t *
     size_t k = 0;
     int rc;
     if (!c->cap) {
-        rc = unbuf_op(c, false, p, WEFT_FOREVER);
+        rc = weft__unbuf_op(c, false, p, WEFT_FOREVER);
         for (k = rc == 0; rc == 0 && k < max; k++)
-            if (unbuf_op(c, false, p ? p + k * c->elem_size : NULL, WEFT_NOWAIT) != 0)
+            if (weft__unbuf_op(c, false, p ? p + k * c->elem_size : NULL, WEFT_NOWAIT) != 0)
                 break;
     } else {
         long m = ring_pop_many(&c->ring, p, max);

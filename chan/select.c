@@ -17,10 +17,11 @@
  *     between the two, the self-claim is spent and the call restarts at 1.
  *  3. Re-check. For every buffered case, ask the ring whether the
  *     operation would now complete (ring_can_pop/push, which commit
- *     nothing). If one would, abandon the waiter (CAS OPEN→ABANDONED),
- *     withdraw and restart at 1: the poll will take it. The re-check after
- *     registering is what closes the lost-wakeup window (the Dekker pair of
- *     chan/chan.c).
+ *     nothing); for every unbuffered one, whether a partner posted itself
+ *     in the channel's slot (chan/unbuf.c). If one would, abandon the
+ *     waiter (CAS OPEN→ABANDONED), withdraw and restart at 1: the poll will
+ *     take it. The re-check after registering is what closes the
+ *     lost-wakeup window (the Dekker pairs of chan/chan.c and chan/unbuf.c).
  *  4. Park until claimed or the deadline. On the deadline, abandon; if the
  *     abandon loses to a claim, the claim wins.
  *  5. Claimed for case k: withdraw the other nodes. If k's channel is
@@ -147,11 +148,18 @@ static int register_case(weft_case *cases, size_t i, weft_waiter *w, weft_wnode 
     return REG_OK;
 }
 
-/* 3: would any buffered case complete now? Called registered: the heavy
-   half of the Dekker pair (lockfree/fence.h) comes first, if there is a
-   buffered case at all (unbuffered registration is under the locks). */
-static bool buffered_ready(weft_case *cases, size_t n)
+/* 3: would any case complete now? Called registered. Buffered cases: the
+   heavy half of the Dekker pair (lockfree/fence.h) comes first, if there is
+   a buffered case at all. Unbuffered cases: a partner posted in the slot
+   (chan/unbuf.c) that may not have seen our node; queued partners were
+   handled under the lock by register_case. */
+static bool ready_after_register(weft_case *cases, size_t n)
 {
+    for (size_t i = 0; i < n; i++) {
+        weft_chan *c = cases[i].chan;
+        if (c && !c->cap && weft__unbuf_posted(c, case_send(&cases[i])))
+            return true;
+    }
     bool fenced = false;
     for (size_t i = 0; i < n; i++) {
         weft_chan *c = cases[i].chan;
@@ -225,7 +233,7 @@ static int select_loop(weft_case *cases, size_t n, int64_t deadline, uint32_t *o
 
         if (reg == REG_OK) {
             int pr;
-            if (buffered_ready(cases, n))
+            if (ready_after_register(cases, n))
                 pr = WEFT_EAGAIN; /* abandon and poll again */
             else
                 pr = weft_parker_wait(&w.park, deadline, 0);

@@ -655,19 +655,36 @@ def peer_checks(res):
             "; behind on " + ", ".join(behind) if behind else ""))
 
     why = go_missing(res)
+    rtt = res.stat("floor/cacheline_rtt", "rtt_ns").median
+
+    def floor_note(wl, a, g):
+        """Where a message needs a round trip between the two ends (capacity
+        1, unbuffered: the sender's next step waits for the receiver's last),
+        say how Go's figure compares with the cross-CPU floor of this run."""
+        if wl not in ("1x1_cap1", "1x1_cap0") or not rtt:
+            return ""
+        g_ns, a_ns = 1e9 / g, 1e9 / a
+        return ("; each message waits for a round trip between the two ends: weft %s per "
+                "message = %.2f× this run's cache-line round trip (%s), the least a handover "
+                "between threads on two CPUs costs; Go's %s = %.2f× it (its two goroutines can "
+                "also hand over on one P, by a goroutine switch)" % (
+                    ns_time(a_ns), a_ns / rtt, ns_time(rtt), ns_time(g_ns), g_ns / rtt))
+
     for wl in GO_BUFFERED:
         label = "%s throughput, weft / Go" % wl
         a, g = thr(wl, "weft"), thr(wl, "go")
         if a and g:
-            lines.append("- **%s** — %s: %s (needs ≥ 1.5×)" % (
-                "pass" if a / g >= 1.5 else "FAIL", label, ratio(a, g)))
+            lines.append("- **%s** — %s: %s (needs ≥ 1.5×)%s" % (
+                "pass" if a / g >= 1.5 else "FAIL", label, ratio(a, g),
+                floor_note(wl, a, g) if a / g < 1.5 else ""))
         else:
             lines.append("- **n/a** — %s (needs ≥ 1.5×): %s" % (label, why or "not measured"))
     a, g = thr("1x1_cap0", "weft"), thr("1x1_cap0", "go")
     label = "unbuffered 1x1 (cap 0) throughput, weft / Go"
     if a and g:
-        lines.append("- **%s** — %s: %s (%s vs %s msgs/s; needs ≥ 1×)" % (
-            "pass" if a >= g else "FAIL", label, ratio(a, g), si(a), si(g)))
+        lines.append("- **%s** — %s: %s (%s vs %s msgs/s; needs ≥ 1×)%s" % (
+            "pass" if a >= g else "FAIL", label, ratio(a, g), si(a), si(g),
+            floor_note("1x1_cap0", a, g) if a < g else ""))
     else:
         lines.append("- **n/a** — %s (needs ≥ 1×): %s" % (label, why or "not measured"))
     a, g = thr("1x1_cap1024_batch64", "weft"), thr("1x1_cap1024_batch64", "go")

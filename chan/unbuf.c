@@ -171,13 +171,14 @@ static inline bool x_pending(uint64_t s, uint64_t k, uint64_t mine)
 }
 
 /* The poster waits until its post (kind `mine`, seq k) is settled: spin
-   (first without, then with the spin policy's bookkeeping), then park with
-   SLEEP set. Returns the settled x; *rc = the deadline's error if the post
-   was retracted at the deadline, else 0. Returns only after consuming the
-   unpark that a SLEEP flag it set is owed, so its parker (on this stack)
-   is never touched after it returns. */
+   (first without, then with the spin policy's bookkeeping), then park on
+   `park` (published with the post) with SLEEP set. Returns the settled x;
+   *rc = the deadline's error if the post was retracted at the deadline,
+   else 0. Returns only after consuming the unpark that a SLEEP flag it set
+   is owed, so the parker (in the caller's frame) is never touched after
+   the caller returns. */
 static uint64_t x_wait(weft_chan *c, uint64_t k, uint64_t mine, int64_t deadline,
-                       weft_spin *site, int *rc)
+                       weft_spin *site, weft_parker *park, int *rc)
 {
     weft_xslot *xs = &c->xs;
     uint64_t s;
@@ -201,7 +202,6 @@ static uint64_t x_wait(weft_chan *c, uint64_t k, uint64_t mine, int64_t deadline
             return s;
     }
 
-    weft_parker park;
     bool armed = false; /* SLEEP set by us and its unpark not yet consumed */
     for (;;) {
         /* acquire: pairs with x_settle's release (the value, or the end of
@@ -209,21 +209,21 @@ static uint64_t x_wait(weft_chan *c, uint64_t k, uint64_t mine, int64_t deadline
         s = atomic_load_explicit(&xs->x, memory_order_acquire);
         if (!x_pending(s, k, mine)) {
             if (armed) /* whoever cleared SLEEP unparks us: wait for it */
-                weft_parker_wait(&park, WEFT_FOREVER, 0);
+                weft_parker_wait(park, WEFT_FOREVER, 0);
             return s;
         }
         if (!armed) {
-            weft_parker_reset(&park);
-            /* Relaxed: published by the release CAS below; read by a
-               settler after its acquire load of x shows SLEEP. */
-            atomic_store_explicit(&xs->park, &park, memory_order_relaxed);
+            /* The parker was published with the post (x_post); nobody
+               unparks it until SLEEP is set, so a reset here (after a
+               consumed unpark) races with nothing. */
+            weft_parker_reset(park);
             if (!atomic_compare_exchange_strong_explicit(&xs->x, &s, s | X_SLEEP,
                                                          memory_order_release,
                                                          memory_order_relaxed))
                 continue;
             armed = true;
         }
-        int pr = weft_parker_wait(&park, deadline, 0);
+        int pr = weft_parker_wait(park, deadline, 0);
         if (pr == 0) {
             armed = false;
             continue;
@@ -236,33 +236,51 @@ static uint64_t x_wait(weft_chan *c, uint64_t k, uint64_t mine, int64_t deadline
     }
 }
 
+/* Post `mine` (SEND or RECV) in the empty slot s: own it (EMPTY→WRITING),
+   fill it while no one else can touch it — the value or buffer pointer,
+   and the parker a settler will unpark if we sleep — then publish. The
+   parker is published here and only here: a pointer stored after the post
+   became visible could land after the post was settled and a newer poster
+   had published its own, and the next settler would unpark the wrong
+   thread. Returns false if the slot was taken first. */
+static bool x_post(weft_chan *c, uint64_t s, uint64_t mine, void *elem, weft_parker *park)
+{
+    weft_xslot *xs = &c->xs;
+    uint64_t k = x_seq(s);
+    /* Acquire: pairs with the x_settle that emptied the slot, so the
+       previous exchange's reads of buf/ptr/park are done before we
+       overwrite them. */
+    if (!atomic_compare_exchange_strong_explicit(&xs->x, &s, k | X_WRITING, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return false;
+    weft_parker_reset(park);
+    /* Relaxed: released by the publication below; a settler reads it only
+       after its acquire load of x shows our SLEEP flag. */
+    atomic_store_explicit(&xs->park, park, memory_order_relaxed);
+    if (!x_inline(c))
+        xs->ptr = elem;
+    else if (mine == X_SEND && c->elem_size)
+        memcpy(xs->buf, elem, c->elem_size);
+    /* Publish (seq_cst: also the RMW half of the meeting with the queues,
+       see the top). Only close can have changed x meanwhile. */
+    s = k | X_WRITING;
+    while (!atomic_compare_exchange_weak(&xs->x, &s, k | mine | (s & X_CLOSED)))
+        ;
+    return true;
+}
+
 /* Post a send in the empty slot s and wait for a receiver. */
 static int x_send(weft_chan *c, const void *elem, uint64_t s, int64_t deadline)
 {
     weft_xslot *xs = &c->xs;
     uint64_t k = x_seq(s);
-    /* Own the slot while filling it. Acquire: pairs with the x_settle that
-       emptied it, so the previous exchange's reads of buf/ptr are done
-       before we overwrite them; what we write is released by the
-       publication below. */
-    if (!atomic_compare_exchange_strong_explicit(&xs->x, &s, k | X_WRITING, memory_order_acquire,
-                                                 memory_order_relaxed))
+    weft_parker park;
+    if (!x_post(c, s, X_SEND, (void *)elem, &park))
         return UNBUF_RETRY;
-    if (x_inline(c)) {
-        if (c->elem_size)
-            memcpy(xs->buf, elem, c->elem_size);
-    } else {
-        xs->ptr = (void *)elem;
-    }
-    /* Publish (seq_cst: also the RMW half of the meeting with the queues,
-       see the top). Only close can have changed x meanwhile. */
-    s = k | X_WRITING;
-    while (!atomic_compare_exchange_weak(&xs->x, &s, k | X_SEND | (s & X_CLOSED)))
-        ;
     if (atomic_load(&c->recvq.n) != 0 && x_retract(xs, k, X_SEND))
         return UNBUF_RETRY;
     int rc;
-    s = x_wait(c, k, X_SEND, deadline, &c->send_spin, &rc);
+    s = x_wait(c, k, X_SEND, deadline, &c->send_spin, &park, &rc);
     if (rc)
         return rc;
     return x_seq(s) != k ? 0 : WEFT_ECLOSED;
@@ -273,24 +291,13 @@ static int x_recv(weft_chan *c, void *elem, uint64_t s, int64_t deadline)
 {
     weft_xslot *xs = &c->xs;
     uint64_t k = x_seq(s);
-    if (x_inline(c)) {
-        /* seq_cst: the RMW half of the meeting with the queues. */
-        if (!atomic_compare_exchange_strong(&xs->x, &s, k | X_RECV))
-            return UNBUF_RETRY;
-    } else {
-        /* Acquire: as in x_send. */
-        if (!atomic_compare_exchange_strong_explicit(&xs->x, &s, k | X_WRITING,
-                                                     memory_order_acquire, memory_order_relaxed))
-            return UNBUF_RETRY;
-        xs->ptr = elem;
-        s = k | X_WRITING;
-        while (!atomic_compare_exchange_weak(&xs->x, &s, k | X_RECV | (s & X_CLOSED)))
-            ;
-    }
+    weft_parker park;
+    if (!x_post(c, s, X_RECV, elem, &park))
+        return UNBUF_RETRY;
     if (atomic_load(&c->sendq.n) != 0 && x_retract(xs, k, X_RECV))
         return UNBUF_RETRY;
     int rc;
-    s = x_wait(c, k, X_RECV, deadline, &c->recv_spin, &rc);
+    s = x_wait(c, k, X_RECV, deadline, &c->recv_spin, &park, &rc);
     if (rc)
         return rc;
     if (x_seq(s) != k || x_kind(s) != X_FILLED)

@@ -8,8 +8,13 @@
  *                        and one sequentially consistent store, and makes no
  *                        syscall and takes no lock.
  *   unbuffered (cap 0)   a rendezvous: a send completes only when a receiver
- *                        has taken the value, which is copied directly from
- *                        the sender's buffer into the receiver's.
+ *                        has taken the value. One waiting party and its
+ *                        partner meet in a one-cache-line slot (a value of
+ *                        up to 40 bytes passes through it; a larger one is
+ *                        copied from the sender's buffer into the
+ *                        receiver's); several, or a select, meet as in Go,
+ *                        under the channel's lock, with the value copied
+ *                        directly between the two callers' buffers.
  *
  * Blocking. A thread that must wait spins briefly (only while spinning can
  * pay: never when threads outnumber cores) and then parks on a futex; a

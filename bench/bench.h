@@ -32,8 +32,10 @@
 #ifndef WEFT_BENCH_H
 #define WEFT_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,6 +124,25 @@ uint64_t bench_cancel_rounds(void);
 uint64_t bench_scale_msgs(void);
 
 /* ---- helpers for bodies (bench_util.c) ---------------------------------- */
+
+/* One pause of a polling loop. */
+#if defined(__x86_64__) || defined(__i386__)
+#define BENCH_CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define BENCH_CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define BENCH_CPU_RELAX() __asm__ __volatile__("" ::: "memory")
+#endif
+
+/* Sleep ns nanoseconds (restarted after signals). */
+void bench_sleep_ns(int64_t ns);
+
+/* Wait until the n threads tids are all asleep in the kernel: two
+   consecutive sweeps over their /proc states ('S') that find every one
+   asleep (one sweep could catch a thread briefly asleep on a lock on its
+   way into its wait), polling every poll_ns. False once bench_now_ns()
+   passes give_up_ns. */
+bool bench_all_asleep(const pid_t *tids, int n, int64_t give_up_ns, int64_t poll_ns);
 
 /* CLOCK_MONOTONIC and CLOCK_THREAD_CPUTIME_ID in nanoseconds. */
 int64_t bench_now_ns(void);

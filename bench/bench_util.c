@@ -130,6 +130,48 @@ static int64_t clock_ns(clockid_t id)
 }
 
 int64_t bench_now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+
+void bench_sleep_ns(int64_t ns)
+{
+    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* The state letter of /proc/self/task/<tid>/stat ('S': asleep), or 0. */
+static char task_state(pid_t tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t k = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (k <= 0)
+        return 0;
+    buf[k] = '\0';
+    char *rp = strrchr(buf, ')'); /* the name may contain anything */
+    return rp != NULL && rp[1] == ' ' ? rp[2] : 0;
+}
+
+bool bench_all_asleep(const pid_t *tids, int n, int64_t give_up_ns, int64_t poll_ns)
+{
+    for (int clean = 0; clean < 2;) {
+        bool all = true;
+        for (int i = 0; i < n && all; i++)
+            all = task_state(tids[i]) == 'S';
+        if (all) {
+            clean++;
+            continue;
+        }
+        clean = 0;
+        if (bench_now_ns() > give_up_ns)
+            return false;
+        bench_sleep_ns(poll_ns);
+    }
+    return true;
+}
 int64_t bench_thread_cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 int64_t bench_process_cpu_ns(void) { return clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
 

@@ -35,14 +35,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#define CPU_RELAX() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define CPU_RELAX() __asm__ __volatile__("" ::: "memory")
-#endif
-
 /* ---- cache-line round trip ----------------------------------------------- */
 
 #define CL_BLOCK 64
@@ -59,7 +51,7 @@ static void spin_until(_Atomic uint64_t *w, uint64_t v)
     unsigned n = 0;
     while (atomic_load_explicit(w, memory_order_acquire) != v) {
         if (++n < 4096) {
-            CPU_RELAX();
+            BENCH_CPU_RELAX();
         } else {
             sched_yield();      /* the peer may be waiting for our CPU */
             n = 0;

@@ -42,13 +42,6 @@ static void *receiver(void *p)
     return NULL;
 }
 
-static void sleep_ns(int64_t ns)
-{
-    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 static void parked_body(const void *arg, bench_result *out)
 {
     park_run r;
@@ -73,12 +66,12 @@ static void parked_body(const void *arg, bench_result *out)
         out->error = "pthread_create failed";
 
     while (atomic_load(&r.arrived) < n)
-        sleep_ns(1000000);
+        bench_sleep_ns(1000000);
     int64_t window = (int64_t)bench_park_ms() * 1000000;
-    sleep_ns(window / 5);       /* settle: spinning, if any, ends here */
+    bench_sleep_ns(window / 5);       /* settle: spinning, if any, ends here */
 
     int64_t c0 = bench_process_cpu_ns(), t0 = bench_now_ns();
-    sleep_ns(window);
+    bench_sleep_ns(window);
     int64_t c1 = bench_process_cpu_ns(), t1 = bench_now_ns();
 
     r.impl->close(r.chan);

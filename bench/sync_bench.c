@@ -113,13 +113,6 @@ static void futex_wake_u32(_Atomic uint32_t *w)
     syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-static void sleep_ns(int64_t ns)
-{
-    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 /* Set ns_per_op from the measured region and `ops`, and cpu_ns_per_op from
    the CPU time the harness's workers spent in it (not the CPU of weft's pool
    or timer threads, nor of threads a baseline starts; absent where not
@@ -538,23 +531,6 @@ static void *fan_waiter_main(void *p)
     return NULL;
 }
 
-/* The state letter of /proc/self/task/<tid>/stat ('S': asleep), or 0. */
-static char task_state(pid_t tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return 0;
-    ssize_t k = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (k <= 0)
-        return 0;
-    buf[k] = '\0';
-    char *rp = strrchr(buf, ')');   /* the name may contain anything */
-    return rp != NULL && rp[1] == ' ' ? rp[2] : 0;
-}
-
 /* Wait until every waiter entered its wait and is asleep in the kernel (the
    waiters' own spinning, if any, is over): two consecutive sweeps over
    their /proc states that find every one asleep (one sweep could catch a
@@ -566,22 +542,9 @@ static bool fan_settle(fan_run *r)
     while (atomic_load(&r->arrived) < r->n) {
         if (bench_now_ns() > give_up)
             return false;
-        sleep_ns(200000);
+        bench_sleep_ns(200000);
     }
-    for (int clean = 0; clean < 2;) {
-        bool all = true;
-        for (int i = 0; i < r->n && all; i++)
-            all = task_state(r->tids[i]) == 'S';
-        if (all) {
-            clean++;
-            continue;
-        }
-        clean = 0;
-        if (bench_now_ns() > give_up)
-            return false;
-        sleep_ns(200000);
-    }
-    return true;
+    return bench_all_asleep(r->tids, r->n, give_up, 200000);
 }
 
 static void fan_body(const void *arg, bench_result *out)

@@ -117,14 +117,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#define CPU_RELAX() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define CPU_RELAX() __asm__ __volatile__("" ::: "memory")
-#endif
-
 #define PB_MAXN 16          /* sources per wait, at most */
 #define HERD_WAITERS 16
 
@@ -261,7 +253,7 @@ static void lk_acquire(_Atomic uint32_t *l)
                                                 memory_order_relaxed))
         return;
     for (int i = 0; i < 64; i++) {
-        CPU_RELAX();
+        BENCH_CPU_RELAX();
         s = 0;
         /* Relaxed load: a hint; the CAS decides. Acquire CAS: as above. */
         if (atomic_load_explicit(l, memory_order_relaxed) == 0 &&
@@ -342,32 +334,60 @@ static void *alloc_lines(size_t n, size_t size)
     return p;
 }
 
-/* ---- (a) claim + parker ---------------------------------------------------- */
+/* ---- (a) and (c): a queue of waiter nodes on each source -------------------- */
 
-enum { CLAIM_OPEN = 0, CLAIM_ABANDONED = 1, CLAIM_BASE = 2 };
+/* claim_parker and mutex_condvar run one algorithm, written once below: a
+   source is a lock, a FIFO of waiter nodes and a token count; a waiter links
+   one node per source (taking a token instead if one is there), blocks until
+   a fire claims it, and withdraws its nodes; a fire pops nodes until it
+   claims a waiter, else keeps a token. What differs is a q_ops: the source
+   lock, and how a waiter is claimed, woken, waits and gives up. Each
+   candidate has one const q_ops, passed as a compile-time constant to the
+   always-inlined helpers below, so that GCC turns every op into a direct
+   (mostly inlined) call: no indirect call on the measured paths. */
 
-typedef struct a_src {
-    _Alignas(64) _Atomic uint32_t lock;
-    pb_list list;
+#define PB_INLINE static inline __attribute__((always_inline))
+
+typedef struct q_src {
+    _Alignas(64) union {
+        _Atomic uint32_t fx;      /* claim_parker: lk_acquire / lk_release */
+        pthread_mutex_t mu;       /* mutex_condvar */
+    } lock;
+    pb_list list;                 /* under lock */
     uint32_t tokens;              /* fires that found no waiter; under lock */
-} a_src;
+} q_src;
 
-typedef struct a_set {
+typedef struct q_set {
     int n;
-    a_src *src;
-} a_set;
+    q_src *src;
+} q_set;
 
-typedef struct a_waiter {
-    _Alignas(64) _Atomic uint32_t park;
-    _Atomic uint32_t claim;       /* CLAIM_OPEN, CLAIM_ABANDONED, CLAIM_BASE + index */
-    a_set *set;
+/* The part of a waiter that the queue code uses, embedded in the candidate's
+   waiter; its nodes point to the candidate's waiter. */
+typedef struct q_waiter {
+    q_set *set;
     pb_node nodes[PB_MAXN];
-} a_waiter;
+} q_waiter;
 
-static void *a_set_new(int n, int nwake)
+typedef struct q_ops {
+    void (*lock_init)(q_src *src);
+    void (*lock_destroy)(q_src *src);     /* NULL: nothing to do */
+    void (*lock)(q_src *src);
+    void (*unlock)(q_src *src);
+    /* Under src's lock: claim waiter w for source idx; false if w is claimed
+       already or gave up. `fire`: a fire claims w (else w takes a token
+       itself); the claim may wake w there. */
+    bool (*claim)(void *w, int idx, bool fire);
+    void (*wake)(void *w);                /* a fire's claimed waiter, after the
+                                             unlock; NULL: claim woke it */
+    void (*reset)(void *w);               /* before linking: nobody can reach w */
+    int (*block)(void *w);                /* until claimed: the claiming source */
+    int (*abandon)(void *w);              /* give up: 0, or -1 if a fire claimed w */
+} q_ops;
+
+static void *q_set_new(int n, const q_ops *ops)
 {
-    (void)nwake;
-    a_set *s = calloc(1, sizeof *s);
+    q_set *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
     s->n = n;
@@ -376,25 +396,139 @@ static void *a_set_new(int n, int nwake)
         return NULL;
     }
     for (int i = 0; i < n; i++)
-        atomic_init(&s->src[i].lock, 0);
+        ops->lock_init(&s->src[i]);
     return s;
 }
 
-static void a_set_free(void *p)
+static void q_set_free(void *p, const q_ops *ops)
 {
-    a_set *s = p;
+    q_set *s = p;
+    for (int i = 0; ops->lock_destroy && i < s->n; i++)
+        ops->lock_destroy(&s->src[i]);
     free(s->src);
     free(s);
 }
 
-static bool a_set_idle(void *p)
+static bool q_set_idle(void *p)
 {
-    a_set *s = p;
+    q_set *s = p;
     for (int i = 0; i < s->n; i++)
         if (s->src[i].tokens || s->src[i].list.head)
             return false;
     return true;
 }
+
+/* Link one node per source, one lock at a time, checking each source for a
+   token under its lock (the re-check: a fire either came first and left a
+   token, or comes later and finds the node). Taking a token claims w itself,
+   so that a fire on a source linked earlier passes it over. Returns how many
+   nodes were linked; *got is the source whose token we took, or -1 (then
+   either every node is linked, or a fire claimed w meanwhile: its wake is
+   coming). */
+PB_INLINE int q_register(q_waiter *q, void *w, int *got, const q_ops *ops)
+{
+    q_set *s = q->set;
+    *got = -1;
+    for (int i = 0; i < s->n; i++) {
+        q_src *src = &s->src[i];
+        ops->lock(src);
+        if (src->tokens > 0) {
+            if (ops->claim(w, i, false)) {
+                src->tokens--;
+                *got = i;
+            }
+            ops->unlock(src);
+            return i;
+        }
+        pb_node *nd = &q->nodes[i];
+        nd->w = w;
+        nd->idx = i;
+        list_push(&src->list, nd);
+        ops->unlock(src);
+    }
+    return s->n;
+}
+
+PB_INLINE void q_withdraw(q_waiter *q, int linked, const q_ops *ops)
+{
+    for (int i = 0; i < linked; i++) {
+        q_src *src = &q->set->src[i];
+        ops->lock(src);
+        if (q->nodes[i].queued)
+            list_remove(&src->list, &q->nodes[i]);
+        ops->unlock(src);
+    }
+}
+
+PB_INLINE int q_wait(q_waiter *q, void *w, const q_ops *ops)
+{
+    ops->reset(w);
+    int got;
+    int linked = q_register(q, w, &got, ops);
+    if (got < 0)
+        got = ops->block(w);
+    q_withdraw(q, linked, ops);
+    return got;
+}
+
+PB_INLINE void q_fire(void *p, int i, const q_ops *ops)
+{
+    q_src *src = &((q_set *)p)->src[i];
+    void *claimed = NULL;
+    ops->lock(src);
+    for (pb_node *nd; (nd = src->list.head) != NULL;) {
+        list_remove(&src->list, nd);
+        /* The waiter withdraws under src's lock before returning, so it is
+           alive here; a failed claim drops its node. */
+        if (ops->claim(nd->w, nd->idx, true)) {
+            claimed = nd->w;
+            break;
+        }
+    }
+    if (claimed == NULL)
+        src->tokens++;
+    ops->unlock(src);
+    if (claimed && ops->wake)
+        ops->wake(claimed);
+}
+
+PB_INLINE int q_arm_cancel(q_waiter *q, void *w, const q_ops *ops)
+{
+    ops->reset(w);
+    int got;
+    int linked = q_register(q, w, &got, ops);
+    int rc = got < 0 ? 0 : -1;   /* nothing fires in this workload */
+    if (got < 0)
+        rc = ops->abandon(w);
+    q_withdraw(q, linked, ops);
+    return rc;
+}
+
+/* One candidate's proto_ops functions: the queue helpers above with its
+   q_ops (a compile-time constant in each). */
+#define Q_CANDIDATE(pfx, OPS)                                                   \
+    static void *pfx##_set_new(int n, int nwake)                                \
+    {                                                                           \
+        (void)nwake;                                                            \
+        return q_set_new(n, &OPS);                                              \
+    }                                                                           \
+    static void pfx##_set_free(void *s) { q_set_free(s, &OPS); }                \
+    static int pfx##_wait(void *w) { return q_wait(&((pfx##_waiter *)w)->q, w, &OPS); } \
+    static void pfx##_fire(void *s, int i) { q_fire(s, i, &OPS); }              \
+    static int pfx##_arm_cancel(void *w)                                        \
+    {                                                                           \
+        return q_arm_cancel(&((pfx##_waiter *)w)->q, w, &OPS);                  \
+    }
+
+/* ---- (a) claim + parker ---------------------------------------------------- */
+
+enum { CLAIM_OPEN = 0, CLAIM_ABANDONED = 1, CLAIM_BASE = 2 };
+
+typedef struct a_waiter {
+    _Alignas(64) _Atomic uint32_t park;
+    _Atomic uint32_t claim;       /* CLAIM_OPEN, CLAIM_ABANDONED, CLAIM_BASE + index */
+    q_waiter q;
+} a_waiter;
 
 static void *a_waiter_new(void *set)
 {
@@ -402,131 +536,89 @@ static void *a_waiter_new(void *set)
     if (w) {
         atomic_init(&w->park, PK_IDLE);
         atomic_init(&w->claim, CLAIM_OPEN);
-        w->set = set;
+        w->q.set = set;
     }
     return w;
 }
 
-/* Link one node per source, one lock at a time, checking each source for a
-   token under its lock (the re-check: a fire either came first and left a
-   token, or comes later and finds the node). Returns how many nodes were
-   linked; *got is the source whose token we took, or -1 (then either every
-   node is linked, or a fire claimed us meanwhile: its unpark is coming). */
-static int a_register(a_waiter *w, int *got)
+static void a_lock_init(q_src *src)
 {
-    a_set *s = w->set;
-    *got = -1;
-    for (int i = 0; i < s->n; i++) {
-        a_src *src = &s->src[i];
-        lk_acquire(&src->lock);
-        if (src->tokens > 0) {
-            uint32_t open = CLAIM_OPEN;
-            /* acq_rel: the same CAS as a fire's claim, on ourselves, so that a
-               fire on a source linked earlier cannot claim us too (exactly one
-               claim wins); acquire on failure pairs with that fire's CAS. */
-            if (atomic_compare_exchange_strong_explicit(&w->claim, &open,
-                                                        CLAIM_BASE + (uint32_t)i,
-                                                        memory_order_acq_rel,
-                                                        memory_order_acquire)) {
-                src->tokens--;
-                *got = i;
-            }
-            lk_release(&src->lock);
-            return i;
-        }
-        pb_node *nd = &w->nodes[i];
-        nd->w = w;
-        nd->idx = i;
-        list_push(&src->list, nd);
-        lk_release(&src->lock);
-    }
-    return s->n;
+    atomic_init(&src->lock.fx, 0);
 }
 
-static void a_withdraw(a_waiter *w, int linked)
+static void a_lock(q_src *src)
 {
-    for (int i = 0; i < linked; i++) {
-        a_src *src = &w->set->src[i];
-        lk_acquire(&src->lock);
-        if (w->nodes[i].queued)
-            list_remove(&src->list, &w->nodes[i]);
-        lk_release(&src->lock);
-    }
+    lk_acquire(&src->lock.fx);
 }
 
-static int a_wait(void *p)
+static void a_unlock(q_src *src)
+{
+    lk_release(&src->lock.fx);
+}
+
+static bool a_claim(void *p, int idx, bool fire)
+{
+    (void)fire;
+    a_waiter *w = p;
+    uint32_t open = CLAIM_OPEN;
+    /* acq_rel: exactly one of a fire's claim, the waiter's self-claim on a
+       token (the same CAS, on itself, so that a fire on a source linked
+       earlier cannot claim it too) and its abandon wins; failure (acquire)
+       pairs with the CAS that won: the waiter is claimed or gone elsewhere
+       and a fire drops its node. */
+    return atomic_compare_exchange_strong_explicit(&w->claim, &open,
+                                                   CLAIM_BASE + (uint32_t)idx,
+                                                   memory_order_acq_rel,
+                                                   memory_order_acquire);
+}
+
+static void a_wake(void *p)
+{
+    /* The claimed waiter stays parked (alive) until this unpark. */
+    pk_unpark(&((a_waiter *)p)->park);
+}
+
+static void a_reset(void *p)
 {
     a_waiter *w = p;
     pk_reset(&w->park);
     /* Relaxed: nobody can reach the waiter now (no node linked); the source
        lock that links the first node publishes this. */
     atomic_store_explicit(&w->claim, CLAIM_OPEN, memory_order_relaxed);
-    int got;
-    int linked = a_register(w, &got);
-    if (got < 0) {
-        pk_wait(&w->park);
-        /* Relaxed: pk_wait returned after an acquire load that pairs with the
-           claimer's unpark, which it issued after its claim CAS. */
-        got = (int)(atomic_load_explicit(&w->claim, memory_order_relaxed) - CLAIM_BASE);
-    }
-    a_withdraw(w, linked);
-    return got;
 }
 
-static void a_fire(void *p, int i)
-{
-    a_src *src = &((a_set *)p)->src[i];
-    a_waiter *claimed = NULL;
-    lk_acquire(&src->lock);
-    for (pb_node *nd; (nd = src->list.head) != NULL;) {
-        list_remove(&src->list, nd);
-        a_waiter *x = nd->w;
-        uint32_t open = CLAIM_OPEN;
-        /* acq_rel: exactly one of this CAS, the waiter's self-claim and its
-           abandon wins; failure (acquire) means the waiter is claimed or
-           gone elsewhere and its node is dropped. */
-        if (atomic_compare_exchange_strong_explicit(&x->claim, &open,
-                                                    CLAIM_BASE + (uint32_t)nd->idx,
-                                                    memory_order_acq_rel,
-                                                    memory_order_acquire)) {
-            claimed = x;
-            break;
-        }
-    }
-    if (claimed == NULL)
-        src->tokens++;
-    lk_release(&src->lock);
-    /* The claimed waiter stays parked (alive) until this unpark. */
-    if (claimed)
-        pk_unpark(&claimed->park);
-}
-
-static int a_arm_cancel(void *p)
+static int a_block(void *p)
 {
     a_waiter *w = p;
-    pk_reset(&w->park);
-    /* Relaxed: as in a_wait. */
-    atomic_store_explicit(&w->claim, CLAIM_OPEN, memory_order_relaxed);
-    int got;
-    int linked = a_register(w, &got);
-    int rc = got < 0 ? 0 : -1;   /* nothing fires in this workload */
-    if (got < 0) {
-        uint32_t open = CLAIM_OPEN;
-        /* acq_rel: as the claims; failure means a fire claimed us first and
-           its unpark is coming, which we must wait for. */
-        if (!atomic_compare_exchange_strong_explicit(&w->claim, &open, CLAIM_ABANDONED,
-                                                     memory_order_acq_rel,
-                                                     memory_order_acquire)) {
-            pk_wait(&w->park);
-            rc = -1;
-        }
-    }
-    a_withdraw(w, linked);
-    return rc;
+    pk_wait(&w->park);
+    /* Relaxed: pk_wait returned after an acquire load that pairs with the
+       claimer's unpark, which it issued after its claim CAS. */
+    return (int)(atomic_load_explicit(&w->claim, memory_order_relaxed) - CLAIM_BASE);
 }
 
+static int a_abandon(void *p)
+{
+    a_waiter *w = p;
+    uint32_t open = CLAIM_OPEN;
+    /* acq_rel: as the claims; failure means a fire claimed us first and
+       its unpark is coming, which we must wait for. */
+    if (!atomic_compare_exchange_strong_explicit(&w->claim, &open, CLAIM_ABANDONED,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        pk_wait(&w->park);
+        return -1;
+    }
+    return 0;
+}
+
+static const q_ops A_Q = {
+    a_lock_init, NULL, a_lock, a_unlock, a_claim, a_wake, a_reset, a_block, a_abandon,
+};
+
+Q_CANDIDATE(a, A_Q)
+
 static const proto_ops P_CLAIM = {
-    "claim_parker", true, a_set_new, a_set_free, a_set_idle,
+    "claim_parker", true, a_set_new, a_set_free, q_set_idle,
     a_waiter_new, free, a_wait, a_fire, a_arm_cancel,
 };
 
@@ -672,59 +764,13 @@ static const proto_ops P_WAITV = {
 
 /* ---- (c) mutex + condvar --------------------------------------------------- */
 
-typedef struct c_src {
-    _Alignas(64) pthread_mutex_t mu;
-    pb_list list;
-    uint32_t tokens;              /* under mu */
-} c_src;
-
-typedef struct c_set {
-    int n;
-    c_src *src;
-} c_set;
-
 typedef struct c_waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool signaled;                /* under mu */
     int idx;                      /* under mu: the source that signaled */
-    c_set *set;
-    pb_node nodes[PB_MAXN];
+    q_waiter q;
 } c_waiter;
-
-static void *c_set_new(int n, int nwake)
-{
-    (void)nwake;
-    c_set *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    s->n = n;
-    if ((s->src = alloc_lines((size_t)n, sizeof *s->src)) == NULL) {
-        free(s);
-        return NULL;
-    }
-    for (int i = 0; i < n; i++)
-        pthread_mutex_init(&s->src[i].mu, NULL);
-    return s;
-}
-
-static void c_set_free(void *p)
-{
-    c_set *s = p;
-    for (int i = 0; i < s->n; i++)
-        pthread_mutex_destroy(&s->src[i].mu);
-    free(s->src);
-    free(s);
-}
-
-static bool c_set_idle(void *p)
-{
-    c_set *s = p;
-    for (int i = 0; i < s->n; i++)
-        if (s->src[i].tokens || s->src[i].list.head)
-            return false;
-    return true;
-}
 
 static void *c_waiter_new(void *set)
 {
@@ -732,7 +778,7 @@ static void *c_waiter_new(void *set)
     if (w) {
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
-        w->set = set;
+        w->q.set = set;
     }
     return w;
 }
@@ -745,113 +791,79 @@ static void c_waiter_free(void *p)
     free(w);
 }
 
-/* As a_register; taking a token marks us signaled (under our mutex) so that a
-   fire on a source linked earlier passes us over. */
-static int c_register(c_waiter *w, int *got)
+static void c_lock_init(q_src *src)
 {
-    c_set *s = w->set;
-    *got = -1;
-    for (int i = 0; i < s->n; i++) {
-        c_src *src = &s->src[i];
-        pthread_mutex_lock(&src->mu);
-        if (src->tokens > 0) {
-            pthread_mutex_lock(&w->mu);
-            bool mine = !w->signaled;
-            if (mine) {
-                w->signaled = true;
-                w->idx = i;
-            }
-            pthread_mutex_unlock(&w->mu);
-            if (mine) {
-                src->tokens--;
-                *got = i;
-            }
-            pthread_mutex_unlock(&src->mu);
-            return i;
-        }
-        pb_node *nd = &w->nodes[i];
-        nd->w = w;
-        nd->idx = i;
-        list_push(&src->list, nd);
-        pthread_mutex_unlock(&src->mu);
-    }
-    return s->n;
+    pthread_mutex_init(&src->lock.mu, NULL);
 }
 
-static void c_withdraw(c_waiter *w, int linked)
+static void c_lock_destroy(q_src *src)
 {
-    for (int i = 0; i < linked; i++) {
-        c_src *src = &w->set->src[i];
-        pthread_mutex_lock(&src->mu);
-        if (w->nodes[i].queued)
-            list_remove(&src->list, &w->nodes[i]);
-        pthread_mutex_unlock(&src->mu);
-    }
+    pthread_mutex_destroy(&src->lock.mu);
 }
 
-static int c_wait(void *p)
+static void c_lock(q_src *src)
+{
+    pthread_mutex_lock(&src->lock.mu);
+}
+
+static void c_unlock(q_src *src)
+{
+    pthread_mutex_unlock(&src->lock.mu);
+}
+
+/* Mark w signaled by source idx under its mutex, unless it is signaled
+   already (claimed, or gave up); a fire signals its condvar there too. */
+static bool c_claim(void *p, int idx, bool fire)
 {
     c_waiter *w = p;
-    w->signaled = false;          /* no node linked: nobody can reach us */
-    int got;
-    int linked = c_register(w, &got);
-    if (got < 0) {
-        pthread_mutex_lock(&w->mu);
-        while (!w->signaled) {
-            pthread_cond_wait(&w->cv, &w->mu);
-            count_sleep();
-        }
-        got = w->idx;
-        pthread_mutex_unlock(&w->mu);
+    pthread_mutex_lock(&w->mu);
+    bool mine = !w->signaled;
+    if (mine) {
+        w->signaled = true;
+        w->idx = idx;
+        if (fire)
+            pthread_cond_signal(&w->cv);
     }
-    c_withdraw(w, linked);
+    pthread_mutex_unlock(&w->mu);
+    return mine;
+}
+
+static void c_reset(void *p)
+{
+    ((c_waiter *)p)->signaled = false;   /* no node linked: nobody can reach us */
+}
+
+static int c_block(void *p)
+{
+    c_waiter *w = p;
+    pthread_mutex_lock(&w->mu);
+    while (!w->signaled) {
+        pthread_cond_wait(&w->cv, &w->mu);
+        count_sleep();
+    }
+    int got = w->idx;
+    pthread_mutex_unlock(&w->mu);
     return got;
 }
 
-static void c_fire(void *p, int i)
-{
-    c_src *src = &((c_set *)p)->src[i];
-    bool done = false;
-    pthread_mutex_lock(&src->mu);
-    for (pb_node *nd; !done && (nd = src->list.head) != NULL;) {
-        list_remove(&src->list, nd);
-        c_waiter *x = nd->w;
-        /* Under src->mu: x withdraws under it before returning, so it is
-           alive here. */
-        pthread_mutex_lock(&x->mu);
-        if (!x->signaled) {
-            x->signaled = true;
-            x->idx = nd->idx;
-            pthread_cond_signal(&x->cv);
-            done = true;
-        }
-        pthread_mutex_unlock(&x->mu);
-    }
-    if (!done)
-        src->tokens++;
-    pthread_mutex_unlock(&src->mu);
-}
-
-static int c_arm_cancel(void *p)
+static int c_abandon(void *p)
 {
     c_waiter *w = p;
-    w->signaled = false;
-    int got;
-    int linked = c_register(w, &got);
-    int rc = got < 0 ? 0 : -1;
-    if (got < 0) {
-        pthread_mutex_lock(&w->mu);
-        if (w->signaled)
-            rc = -1;            /* a fire got in: nothing fires in this workload */
-        w->signaled = true;     /* give up: fires pass us over */
-        pthread_mutex_unlock(&w->mu);
-    }
-    c_withdraw(w, linked);
+    pthread_mutex_lock(&w->mu);
+    int rc = w->signaled ? -1 : 0;   /* a fire got in: nothing fires in this workload */
+    w->signaled = true;              /* give up: fires pass us over */
+    pthread_mutex_unlock(&w->mu);
     return rc;
 }
 
+static const q_ops C_Q = {
+    c_lock_init, c_lock_destroy, c_lock, c_unlock, c_claim, NULL, c_reset, c_block, c_abandon,
+};
+
+Q_CANDIDATE(c, C_Q)
+
 static const proto_ops P_CONDVAR = {
-    "mutex_condvar", false, c_set_new, c_set_free, c_set_idle,
+    "mutex_condvar", false, c_set_new, c_set_free, q_set_idle,
     c_waiter_new, c_waiter_free, c_wait, c_fire, c_arm_cancel,
 };
 
@@ -1126,13 +1138,6 @@ struct herd_run {
     _Atomic(const char *) error;
 };
 
-static void sleep_ns(int64_t ns)
-{
-    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 static void *herd_main(void *p)
 {
     herd_waiter *hw = p;
@@ -1163,42 +1168,12 @@ static void *herd_main(void *p)
     return NULL;
 }
 
-/* The state letter of /proc/self/task/<tid>/stat ('S': asleep), or 0. */
-static char task_state(pid_t tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t k = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (k <= 0)
-        return 0;
-    buf[k] = '\0';
-    char *rp = strrchr(buf, ')');
-    return rp != NULL && rp[1] == ' ' ? rp[2] : 0;
-}
-
 /* Two consecutive sweeps that find every waiter asleep in the kernel (as
    sync_bench.c's fan_settle). False after 10 s. */
 static bool herd_settle(herd_run *r)
 {
-    int64_t give_up = bench_now_ns() + 10 * INT64_C(1000000000);
-    for (int clean = 0; clean < 2;) {
-        bool all = true;
-        for (int i = 0; i < HERD_WAITERS && all; i++)
-            all = task_state(r->tids[i]) == 'S';
-        if (all) {
-            clean++;
-            continue;
-        }
-        clean = 0;
-        if (bench_now_ns() > give_up)
-            return false;
-        sleep_ns(100000);
-    }
-    return true;
+    return bench_all_asleep(r->tids, HERD_WAITERS, bench_now_ns() + 10 * INT64_C(1000000000),
+                            100000);
 }
 
 static int64_t herd_cpu(herd_run *r)
@@ -1264,7 +1239,7 @@ static void herd_body(const void *arg, bench_result *out)
     }
     /* Acquire: pairs with each waiter's release increment (tids). */
     while (atomic_load_explicit(&r->started, memory_order_acquire) < HERD_WAITERS)
-        sleep_ns(100000);
+        bench_sleep_ns(100000);
     if (!herd_settle(r)) {
         out->error = "herd: the waiters did not all fall asleep within 10 s";
         goto shutdown;
@@ -1287,7 +1262,7 @@ static void herd_body(const void *arg, bench_result *out)
                 out->error = "herd: a fire woke nobody within 10 s (a lost wakeup)";
                 break;
             }
-            sleep_ns(50000);
+            bench_sleep_ns(50000);
         }
         if (out->error)
             break;
@@ -1346,7 +1321,7 @@ shutdown:
                 break;
             }
             ops->fire(r->set, 0);
-            sleep_ns(100000);
+            bench_sleep_ns(100000);
         }
     }
     for (int i = 0; !stuck && i < created; i++)

@@ -95,6 +95,7 @@ void weft__chan_wake(weft_chan *c, weft_waitq *q, size_t n)
         n = SIZE_MAX;
     wq_claim_many(q, n, true, &list);
     weft_lock_release(&c->lock);
+    WEFT_INJECT(); /* claimed, not yet unparked */
     wq_wake_list(list);
 }
 
@@ -191,6 +192,7 @@ static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
         wq_enqueue(q, &n);
         weft_lock_release(&c->lock);
 
+        WEFT_INJECT(); /* registered, not yet re-checked */
         weft__fence_heavy(); /* the heavy half of the Dekker pair */
         rc = buf_try(c, send, elem); /* the re-check after registering */
         if (rc != WEFT_EAGAIN) {
@@ -223,8 +225,10 @@ static int buf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
                  : WEFT_EAGAIN;
     if (rc == WEFT_EAGAIN)
         rc = buf_block(c, send, elem, deadline);
-    if (rc == 0)
+    if (rc == 0) {
+        WEFT_INJECT(); /* the ring updated, its waiters not yet looked for */
         chan_notify(c, chan_queue(c, !send), 1);
+    }
     return rc;
 }
 

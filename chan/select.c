@@ -247,6 +247,7 @@ static int select_loop(weft_case *cases, size_t n, int64_t deadline, uint32_t *o
         }
 
         if (reg == REG_OK) {
+            WEFT_INJECT(); /* registered everywhere, not yet re-checked */
             int pr;
             if (ready_after_register(cases, n))
                 pr = WEFT_EAGAIN; /* abandon and poll again */

@@ -84,6 +84,7 @@ static void x_settle(weft_xslot *xs, uint64_t to, uint64_t bump)
     uint64_t s = atomic_load_explicit(&xs->x, memory_order_acquire), n;
     weft_parker *p;
     do {
+        WEFT_INJECT();
         p = atomic_load_explicit(&xs->park, memory_order_relaxed);
         n = x_seq(s) + bump * X_SEQ + to + (s & X_CLOSED);
     } while (!atomic_compare_exchange_weak_explicit(&xs->x, &s, n, memory_order_acq_rel,
@@ -103,6 +104,7 @@ static int x_engage(weft_xslot *xs, uint64_t want)
             return WEFT_ECLOSED;
         if (x_kind(s) != want)
             return WEFT_EAGAIN;
+        WEFT_INJECT();
         /* acquire: pairs with the poster's release publication (the value
            in the slot, or its buffer pointer). */
         if (atomic_compare_exchange_weak_explicit(&xs->x, &s, x_seq(s) | X_TAKING | (s & X_SLEEP),
@@ -213,6 +215,7 @@ static uint64_t x_wait(weft_chan *c, uint64_t k, uint64_t mine, int64_t deadline
             return s;
         }
         if (!armed) {
+            WEFT_INJECT(); /* decided to sleep on s, not yet flagged */
             /* The parker was published with the post (x_post); nobody
                unparks it until SLEEP is set, so a reset here (after a
                consumed unpark) races with nothing. */
@@ -261,6 +264,7 @@ static bool x_post(weft_chan *c, uint64_t s, uint64_t mine, void *elem, weft_par
         xs->ptr = elem;
     else if (mine == X_SEND && c->elem_size)
         memcpy(xs->buf, elem, c->elem_size);
+    WEFT_INJECT(); /* the slot owned, the post not yet visible */
     /* Publish (seq_cst: also the RMW half of the meeting with the queues,
        see the top). Only close can have changed x meanwhile. */
     s = k | X_WRITING;
@@ -277,6 +281,7 @@ static int x_send(weft_chan *c, const void *elem, uint64_t s, int64_t deadline)
     weft_parker park;
     if (!x_post(c, s, X_SEND, (void *)elem, &park))
         return UNBUF_RETRY;
+    WEFT_INJECT(); /* posted, the queues not yet looked at */
     if (atomic_load(&c->recvq.n) != 0 && x_retract(xs, k, X_SEND))
         return UNBUF_RETRY;
     int rc;
@@ -294,6 +299,7 @@ static int x_recv(weft_chan *c, void *elem, uint64_t s, int64_t deadline)
     weft_parker park;
     if (!x_post(c, s, X_RECV, elem, &park))
         return UNBUF_RETRY;
+    WEFT_INJECT(); /* posted, the queues not yet looked at */
     if (atomic_load(&c->sendq.n) != 0 && x_retract(xs, k, X_RECV))
         return UNBUF_RETRY;
     int rc;
@@ -370,6 +376,7 @@ static int queue_op(weft_chan *c, bool send, void *elem, int64_t deadline)
     atomic_fetch_add(&c->events, 1); /* seq_cst: see chan_version */
     weft_lock_release(&c->lock);
 
+    WEFT_INJECT(); /* queued, the slot not yet looked at */
     if (weft__unbuf_posted(c, send)) {
         /* A partner posted in the slot meanwhile and may not have seen us:
            withdraw and engage it (unless someone claimed us first). */

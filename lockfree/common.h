@@ -57,6 +57,18 @@ static inline uint32_t weft__backoff(uint32_t *step)
    outnumber cores (16x16 fell from ~50 to ~32 M msgs/s with the floor). */
 enum { WEFT_SPIN_PARTNER_FLOOR = 128, WEFT_SPIN_SMALL_RING = 16 };
 
+/* A race window of a protocol: between two steps whose interleaving with
+   other threads the protocol's argument covers (a CAS and the store that
+   publishes it, a registration and its re-check, ...). Nothing in normal
+   builds; with WEFT_INJECT_DELAYS (test builds, see CMakeLists.txt) a
+   random short sleep, as a preemption there would cause. */
+#ifdef WEFT_INJECT_DELAYS
+void weft__inject(void);
+#define WEFT_INJECT() weft__inject()
+#else
+#define WEFT_INJECT() ((void)0)
+#endif
+
 /* Print "weft: <msg>" to stderr and abort(): misuse that would corrupt state. */
 _Noreturn void weft__panic(const char *msg);
 

@@ -66,6 +66,7 @@ WEFT_API int weft_parker_wait(weft_parker *p, int64_t deadline, uint32_t spins)
         return 0; /* s == UNPARKED: the only other transition out of IDLE */
 
     for (;;) {
+        WEFT_INJECT(); /* announced SLEEPING, not yet in the kernel */
         weft__futex_wait(w, PARK_SLEEPING, deadline);
         if (weft_parker_unparked(p))
             return 0;

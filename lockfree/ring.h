@@ -124,6 +124,7 @@ static inline int ring_push(weft_ring *r, const void *elem)
             if (atomic_compare_exchange_weak_explicit(&r->tail, &tail, ring_next(r, tail),
                                                       memory_order_seq_cst,
                                                       memory_order_relaxed)) {
+                WEFT_INJECT(); /* claimed, not yet published: a peer in flight */
                 ring_copy(ring_data(r, index), elem, r->elem_size);
                 /* Release: publish the element before the stamp; a pop
                    that sees the new stamp (acquire) sees the bytes. */
@@ -165,6 +166,7 @@ static inline int ring_pop(weft_ring *r, void *elem)
             if (atomic_compare_exchange_weak_explicit(&r->head, &head, ring_next(r, head),
                                                       memory_order_seq_cst,
                                                       memory_order_relaxed)) {
+                WEFT_INJECT(); /* claimed, not yet freed: a peer in flight */
                 if (elem)
                     ring_copy(elem, ring_data(r, index), r->elem_size);
                 /* Release: free the slot for the next lap after reading it;

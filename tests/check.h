@@ -100,7 +100,9 @@
 /* ---- scale --------------------------------------------------------------- */
 
 /* The iteration multiplier: 1.0 normally; in sanitizer builds 0.1 under
-   TSan (5-20x slower) and 0.5 under ASan (about 2x slower).
+   TSan (5-20x slower) and 0.5 under ASan (about 2x slower); 0.25 with
+   injected delays (WEFT_INJECT_DELAYS: each race window sleeps now and
+   then, which is what such a run is for, not volume).
    WEFT_TEST_SCALE=<float> overrides. */
 static inline double test_scale(void)
 {
@@ -110,7 +112,9 @@ static inline double test_scale(void)
         if (s > 0)
             return s;
     }
-#if defined(__SANITIZE_THREAD__)
+#if defined(WEFT_INJECT_DELAYS)
+    return 0.25;
+#elif defined(__SANITIZE_THREAD__)
     return 0.1;
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)

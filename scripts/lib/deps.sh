@@ -16,15 +16,16 @@
 
 # What a build, the tests and the benchmark peers need on Debian 12:
 # compilers and build tools, Google Benchmark, python3 + gnuplot (reports),
-# liburcu and Concurrency Kit (queues benchmarked against weft's). The Go
+# liburcu and Concurrency Kit (queues benchmarked against weft's), spin (the
+# model check of tests/model/; its test is skipped without it). The Go
 # peer's golang-go is not in this list: scripts/bench asks for it separately
 # and skips the Go peer if it cannot be installed.
-WEFT_DEPS=(cmake gcc g++ make pkg-config libbenchmark-dev python3 gnuplot-nox liburcu-dev libck-dev)
+WEFT_DEPS=(cmake gcc g++ make pkg-config libbenchmark-dev python3 gnuplot-nox liburcu-dev libck-dev spin)
 
 # Package -> a command that proves it is there without dpkg.
 declare -gA WEFT_DEP_COMMANDS=(
     [cmake]=cmake [gcc]=gcc [g++]=g++ [make]=make [pkg-config]=pkg-config
-    [python3]=python3 [gnuplot-nox]=gnuplot [golang-go]=go
+    [python3]=python3 [gnuplot-nox]=gnuplot [golang-go]=go [spin]=spin
 )
 
 weft_dep_present() {

@@ -23,6 +23,10 @@
  *
  * Configurations (cpp): NR = 1 (default) or 2 receivers; 2 senders, one of
  * them with deadlines; receivers with and without deadlines; one close.
+ * LATE_PARK models the protocol before a930d60 (the parker pointer stored
+ * after the post was visible): the check must fail on it (ctest
+ * model_unbuf_slot_late_park, expected to fail), which keeps the model from
+ * silently becoming vacuous.
  */
 
 #define EMPTY   0
@@ -72,8 +76,19 @@ inline settle(to, bump) {
 inline wait_settled(me, mine, canTimeout) {
     do
     :: atomic { (seq != k || (kind != TAKING && !(kind == mine && !closed))) } -> break
+#ifndef LATE_PARK
     :: atomic { seq == k && (kind == TAKING || (kind == mine && !closed)) && !armed[me] && !sleep
                -> pk[me] = 0; sleep = true; armed[me] = true }
+#else
+    /* the protocol before a930d60: load x, store the parker pointer, then
+       CAS SLEEP in against the value loaded */
+    :: atomic { seq == k && (kind == TAKING || (kind == mine && !closed)) && !armed[me] && !sleep
+               -> os = seq; ok = kind } ->
+         park = me;
+         atomic { if :: seq == os && kind == ok && !sleep && !closed ->
+                         pk[me] = 0; sleep = true; armed[me] = true
+                      :: else -> skip fi }
+#endif
     :: atomic { armed[me] && pk[me] == 2 -> armed[me] = false; unparks[me]-- }
     :: canTimeout && !timedout && tmo < 2 ->
          atomic {
@@ -93,7 +108,7 @@ inline wait_settled(me, mine, canTimeout) {
 }
 
 proctype Sender(byte me; bool canTimeout) {
-    byte v = me + 1, k, p, tmo = 0;
+    byte v = me + 1, k, p, tmo = 0, os, ok;
     bool wasSleep, timedout = false;
 retry:
     if
@@ -104,7 +119,10 @@ retry:
          goto done
     :: atomic { closed -> skip } -> goto done
     :: atomic { !closed && kind == EMPTY && !sleep -> k = seq; kind = WRITING } ->  /* x_post */
-         pk[me] = 0; park = me; buf = v;
+         pk[me] = 0; buf = v;
+#ifndef LATE_PARK
+         park = me;
+#endif
          atomic { kind = SEND };
          wait_settled(me, SEND, canTimeout);
          if
@@ -121,7 +139,7 @@ done:
 }
 
 proctype Receiver(byte me; bool canTimeout; byte want) {
-    byte k, p, r, n = 0, tmo = 0;
+    byte k, p, r, n = 0, tmo = 0, os, ok;
     bool wasSleep, timedout;
 again:
     if :: n == want -> goto finished :: else -> skip fi;
@@ -135,7 +153,10 @@ retry:
          goto again
     :: atomic { closed -> skip } -> goto finished
     :: atomic { !closed && kind == EMPTY && !sleep -> k = seq; kind = WRITING } ->
-         pk[me] = 0; park = me;
+         pk[me] = 0;
+#ifndef LATE_PARK
+         park = me;
+#endif
          atomic { kind = RECV };
          wait_settled(me, RECV, canTimeout);
          if

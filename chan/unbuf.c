@@ -273,39 +273,25 @@ static bool x_post(weft_chan *c, uint64_t s, uint64_t mine, void *elem, weft_par
     return true;
 }
 
-/* Post a send in the empty slot s and wait for a receiver. */
-static int x_send(weft_chan *c, const void *elem, uint64_t s, int64_t deadline)
+/* Post a send (a receive) in the empty slot s and wait for a partner.
+   After posting, a partner queued in the opposite queue may not have seen
+   the post (the meeting at the top): retract and take the queue path. */
+static int x_post_wait(weft_chan *c, bool send, void *elem, uint64_t s, int64_t deadline)
 {
     weft_xslot *xs = &c->xs;
-    uint64_t k = x_seq(s);
+    uint64_t k = x_seq(s), mine = send ? X_SEND : X_RECV;
     weft_parker park;
-    if (!x_post(c, s, X_SEND, (void *)elem, &park))
+    if (!x_post(c, s, mine, elem, &park))
         return UNBUF_RETRY;
     WEFT_INJECT(); /* posted, the queues not yet looked at */
-    if (atomic_load(&c->recvq.n) != 0 && x_retract(xs, k, X_SEND))
+    if (atomic_load(&chan_queue(c, !send)->n) != 0 && x_retract(xs, k, mine))
         return UNBUF_RETRY;
     int rc;
-    s = x_wait(c, k, X_SEND, deadline, &c->send_spin, &park, &rc);
+    s = x_wait(c, k, mine, deadline, send ? &c->send_spin : &c->recv_spin, &park, &rc);
     if (rc)
         return rc;
-    return x_seq(s) != k ? 0 : WEFT_ECLOSED;
-}
-
-/* Post a receive in the empty slot s and wait for a sender. */
-static int x_recv(weft_chan *c, void *elem, uint64_t s, int64_t deadline)
-{
-    weft_xslot *xs = &c->xs;
-    uint64_t k = x_seq(s);
-    weft_parker park;
-    if (!x_post(c, s, X_RECV, elem, &park))
-        return UNBUF_RETRY;
-    WEFT_INJECT(); /* posted, the queues not yet looked at */
-    if (atomic_load(&c->sendq.n) != 0 && x_retract(xs, k, X_RECV))
-        return UNBUF_RETRY;
-    int rc;
-    s = x_wait(c, k, X_RECV, deadline, &c->recv_spin, &park, &rc);
-    if (rc)
-        return rc;
+    if (send) /* taken (seq moved on), or still posted when closed */
+        return x_seq(s) != k ? 0 : WEFT_ECLOSED;
     if (x_seq(s) != k || x_kind(s) != X_FILLED)
         return WEFT_ECLOSED;
     if (x_inline(c) && elem && c->elem_size)
@@ -417,7 +403,7 @@ int weft__unbuf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
             atomic_load_explicit(&c->sendq.n, memory_order_relaxed) == 0 &&
             atomic_load_explicit(&c->recvq.n, memory_order_relaxed) == 0 &&
             !weft__deadline_passed(deadline))
-            rc = send ? x_send(c, elem, s, deadline) : x_recv(c, elem, s, deadline);
+            rc = x_post_wait(c, send, elem, s, deadline);
         else
             rc = queue_op(c, send, elem, deadline);
         if (rc != UNBUF_RETRY)

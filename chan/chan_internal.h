@@ -86,6 +86,22 @@ static inline uint64_t chan_version(weft_chan *c)
     return atomic_load(&c->events) + (atomic_load(&c->xs.x) & ~(uint64_t)X_SLEEP);
 }
 
+/* For select's atomic poll, after a try found a buffered channel not ready
+   and its version (its positions) did not change: do the positions alone
+   say "not ready" — empty (a receive) or full (a send) with no operation
+   claimed and still in flight? A try gives up on a peer stalled between
+   its claim and its stamp (ring.h), which the version cannot show: the
+   positions already moved when the version was read. Unbuffered: always
+   true (a poster still filling the slot has not blocked yet). */
+static inline bool chan_settled(weft_chan *c, bool send)
+{
+    if (!c->cap)
+        return true;
+    weft_ring *r = &c->ring;
+    uint64_t head = atomic_load(&r->head), tail = atomic_load(&r->tail) & ~r->mark_bit;
+    return send ? head + r->one_lap == tail : tail == head;
+}
+
 static inline weft_waitq *chan_queue(weft_chan *c, bool send)
 {
     return send ? &c->sendq : &c->recvq;

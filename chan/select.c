@@ -93,7 +93,8 @@ static inline bool case_send(const weft_case *cs)
    of the channels meanwhile (someone progressed), and the pass is redone.
    Without this, a poll could miss a value that moved from a channel it had
    not yet looked at to one it had already passed (Go's
-   TestNonblockSelectRace). A select that may still block does not need
+   TestNonblockSelectRace). A buffered try that gave up on a stalled peer
+   (see chan_settled) does not count as "not ready" either. A select that may still block does not need
    it: its register-and-recheck step covers the same window. */
 static int poll_cases(weft_case *cases, uint32_t *order, size_t n, uint64_t *versions)
 {
@@ -113,7 +114,8 @@ static int poll_cases(weft_case *cases, uint32_t *order, size_t n, uint64_t *ver
         }
         bool stable = true;
         for (size_t i = 0; versions && i < n && stable; i++)
-            stable = !cases[i].chan || chan_version(cases[i].chan) == versions[i];
+            stable = !cases[i].chan || (chan_version(cases[i].chan) == versions[i] &&
+                                        chan_settled(cases[i].chan, case_send(&cases[i])));
         if (stable)
             return -1;
     }

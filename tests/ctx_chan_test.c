@@ -441,6 +441,7 @@ typedef struct race {
     long ngot;
     int recv_rc;
     bool recv_ctx; /* receiver uses recv_ctx (else plain recv until close) */
+    _Atomic int started; /* threads running: the cancel moment counts from 2 */
 } race;
 
 static void *race_sender(void *p)
@@ -448,6 +449,7 @@ static void *race_sender(void *p)
     race *r = p;
     long i = 0;
     int rc = 0;
+    atomic_fetch_add(&r->started, 1);
     for (; i < r->max; i++) {
         rc = weft_chan_send_ctx(r->c, &i, r->ctx);
         if (rc != 0)
@@ -463,6 +465,7 @@ static void *race_receiver(void *p)
     race *r = p;
     long v;
     int rc;
+    atomic_fetch_add(&r->started, 1);
     for (;;) {
         rc = r->recv_ctx ? weft_chan_recv_ctx(r->c, &v, r->ctx) : weft_chan_recv(r->c, &v);
         if (rc != 0)
@@ -490,7 +493,11 @@ static void cancel_races_send(void)
         r.ctx = round % 4 == 3 ? weft_ctx_with_cancel(root) : weft_ctx_retain(root);
         pthread_t ts = test_thread(race_sender, &r);
         pthread_t tr = test_thread(race_receiver, &r);
-        /* cancel at a random moment: 0-2 ms in, busy-waiting */
+        /* cancel at a random moment: 0-2 ms after both threads run (not
+           after their creation, which a loaded machine can delay by more
+           than that), busy-waiting */
+        while (atomic_load(&r.started) < 2)
+            sched_yield();
         int64_t until = weft_now() + (int64_t)(test_rand(&rng) % 2000000);
         while (weft_now() < until) {
         }

@@ -15,14 +15,6 @@
 
 #include <stdatomic.h>
 
-#define MS 1000000LL
-
-#ifdef WEFT_SANITIZED
-#define SLACK_MS 5000
-#else
-#define SLACK_MS 1000
-#endif
-
 /* Poll weft_tasks_live() until 0; fails after SLACK_MS. */
 static void wait_tasks_zero(void)
 {

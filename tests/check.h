@@ -138,6 +138,17 @@ static inline long test_n(long n)
     return v < 1 ? 1 : (long)v;
 }
 
+/* ---- time ---------------------------------------------------------------- */
+
+/* Nanoseconds per millisecond, and a generous upper bound for "soon" in
+   tests of timing (the machine is shared; sanitizers are slow). */
+#define MS 1000000LL
+#ifdef WEFT_SANITIZED
+#define SLACK_MS 5000
+#else
+#define SLACK_MS 1000
+#endif
+
 /* ---- watchdog ------------------------------------------------------------ */
 
 static inline void test_watchdog_handler_(int sig)

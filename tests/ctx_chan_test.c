@@ -26,14 +26,6 @@
 
 #include <stdatomic.h>
 
-#define MS 1000000LL
-
-#ifdef WEFT_SANITIZED
-#define SLACK_MS 5000
-#else
-#define SLACK_MS 1000
-#endif
-
 static void drop(weft_ctx *c)
 {
     weft_ctx_cancel(c);

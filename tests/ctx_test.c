@@ -64,15 +64,6 @@
 #define HAVE_MALLINFO2 1
 #endif
 
-#define MS 1000000LL
-
-/* Generous upper bounds for "soon": the machine is shared; sanitizers are slow. */
-#ifdef WEFT_SANITIZED
-#define SLACK_MS 5000
-#else
-#define SLACK_MS 1000
-#endif
-
 /* ---- helpers --------------------------------------------------------------- */
 
 static void check_not_done(weft_ctx *c)

@@ -34,14 +34,6 @@
 #include <dirent.h>
 #include <stdatomic.h>
 
-#define MS 1000000LL
-
-#ifdef WEFT_SANITIZED
-#define SLACK_MS 5000
-#else
-#define SLACK_MS 1000
-#endif
-
 static int count_threads(void)
 {
     DIR *d = opendir("/proc/self/task");

@@ -173,6 +173,18 @@ double bench_peak_rss_kib(void);
 #define TAG_SEQ(t) ((t) & ((UINT64_C(1) << 40) - 1))
 
 /* The sum of TAG(p, s) over p < producers, s < per. */
+/* Per-producer order at a receiver: next[p] is the lowest sequence still
+   allowed from producer p (p < producers). True, advancing next[p], if tag
+   t keeps its producer's order; false for an out-of-order or foreign tag. */
+static inline bool tag_in_order(uint64_t *next, int producers, uint64_t t)
+{
+    int p = TAG_PRODUCER(t);
+    if (p >= producers || TAG_SEQ(t) < next[p])
+        return false;
+    next[p] = TAG_SEQ(t) + 1;
+    return true;
+}
+
 static inline uint64_t bench_tagged_sum(int producers, uint64_t per)
 {
     uint64_t s = 0;

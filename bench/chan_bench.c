@@ -171,12 +171,7 @@ static void consumer(pc_run *r)
         msg m;
         while ((rc = impl->recv(c, &m)) == 0) {
             uint64_t t = m.tag;
-            int p = TAG_PRODUCER(t);
-            if (p >= MAX_PRODUCERS || TAG_SEQ(t) < next[p]) {
-                order_ok = false;
-            } else {
-                next[p] = TAG_SEQ(t) + 1;
-            }
+            order_ok &= tag_in_order(next, MAX_PRODUCERS, t);
             count++;
             sum += t;
         }
@@ -186,11 +181,7 @@ static void consumer(pc_run *r)
         while ((rc = impl->recv_many(c, buf, w->batch, &got)) == 0) {
             for (size_t j = 0; j < got; j++) {
                 uint64_t t = buf[j];
-                int p = TAG_PRODUCER(t);
-                if (p >= MAX_PRODUCERS || TAG_SEQ(t) < next[p])
-                    order_ok = false;
-                else
-                    next[p] = TAG_SEQ(t) + 1;
+                order_ok &= tag_in_order(next, MAX_PRODUCERS, t);
                 sum += t;
             }
             count += got;

@@ -147,11 +147,7 @@ static void sel_consumer(sel_run *r)
             open--;
             continue;
         }
-        int p = TAG_PRODUCER(v);
-        if (p >= MAX_PRODUCERS || TAG_SEQ(v) < next[k][p])
-            order_ok = false;
-        else
-            next[k][p] = TAG_SEQ(v) + 1;
+        order_ok &= tag_in_order(next[k], MAX_PRODUCERS, v);
         count++;
         sum += v;
     }

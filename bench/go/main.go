@@ -48,6 +48,18 @@ func tag(p int, seq uint64) uint64 { return uint64(p)<<40 | seq }
 func tagProducer(t uint64) int     { return int(t >> 40) }
 func tagSeq(t uint64) uint64       { return t & (1<<40 - 1) }
 
+// inOrder: per-producer order at a receiver. next[p] is the lowest sequence
+// still allowed from producer p (p < len(next)); true, advancing next[p], if
+// v keeps its producer's order, false for an out-of-order or foreign tag.
+func inOrder(next []uint64, v uint64) bool {
+	p := tagProducer(v)
+	if p >= len(next) || tagSeq(v) < next[p] {
+		return false
+	}
+	next[p] = tagSeq(v) + 1
+	return true
+}
+
 func envU64(name string, dflt uint64) uint64 {
 	s := os.Getenv(name)
 	if s == "" {
@@ -243,11 +255,8 @@ func runPC(w workload) result {
 		var count, sum uint64
 		bad := false
 		for v := range ch {
-			p := tagProducer(v)
-			if p >= maxProducers || tagSeq(v) < next[p] {
+			if !inOrder(next[:], v) {
 				bad = true
-			} else {
-				next[p] = tagSeq(v) + 1
 			}
 			count++
 			sum += v
@@ -288,11 +297,8 @@ func runPC256(w workload) result {
 		bad := false
 		for m := range ch {
 			v := m[0]
-			p := tagProducer(v)
-			if p >= maxProducers || tagSeq(v) < next[p] {
+			if !inOrder(next[:], v) {
 				bad = true
-			} else {
-				next[p] = tagSeq(v) + 1
 			}
 			count++
 			sum += v
@@ -337,7 +343,8 @@ func runBatch(w workload) result {
 			return
 		}
 		var buf [batch]uint64
-		var next, count, sum uint64
+		var next [1]uint64 // one producer
+		var count, sum uint64
 		bad := false
 		for {
 			v, ok := <-ch
@@ -360,10 +367,8 @@ func runBatch(w workload) result {
 				}
 			}
 			for _, v := range buf[:got] {
-				if tagProducer(v) != 0 || tagSeq(v) < next {
+				if !inOrder(next[:], v) {
 					bad = true
-				} else {
-					next = tagSeq(v) + 1
 				}
 				sum += v
 			}
@@ -470,11 +475,8 @@ func selConsumer(cs [nchans]chan uint64, t *tally) {
 			open--
 			continue
 		}
-		p := tagProducer(v)
-		if p >= nchans || tagSeq(v) < next[k][p] {
+		if !inOrder(next[k][:], v) {
 			bad = true
-		} else {
-			next[k][p] = tagSeq(v) + 1
 		}
 		count++
 		sum += v

@@ -95,11 +95,7 @@ static inline uint64_t chan_version(weft_chan *c)
    true (a poster still filling the slot has not blocked yet). */
 static inline bool chan_settled(weft_chan *c, bool send)
 {
-    if (!c->cap)
-        return true;
-    weft_ring *r = &c->ring;
-    uint64_t head = atomic_load(&r->head), tail = atomic_load(&r->tail) & ~r->mark_bit;
-    return send ? head + r->one_lap == tail : tail == head;
+    return !c->cap || ring_settled(&c->ring, send);
 }
 
 static inline weft_waitq *chan_queue(weft_chan *c, bool send)

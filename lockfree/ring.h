@@ -337,6 +337,14 @@ static inline bool ring_peek(weft_ring *r, bool push)
            head + 1;
 }
 
+/* Do the positions alone say "a push (pop) cannot complete": full (empty)
+   with no operation claimed and still in flight? seq_cst loads. */
+static inline bool ring_settled(weft_ring *r, bool push)
+{
+    uint64_t head = atomic_load(&r->head), tail = atomic_load(&r->tail) & ~r->mark_bit;
+    return push ? head + r->one_lap == tail : tail == head;
+}
+
 /* Number of elements right now (a consistent snapshot of head and tail). */
 size_t weft__ring_len(const weft_ring *r);
 

@@ -5,6 +5,7 @@
 
 #include "chan/waitq.h"
 #include "lockfree/fence.h"
+#include "lockfree/nap.h"
 #include "lockfree/ring.h"
 
 #include <stdalign.h>
@@ -35,6 +36,7 @@ struct weft_chan {
     _Atomic uint64_t events;   /* unbuffered only: bumped by every enqueue and close */
     weft_waitq sendq, recvq;   /* threads blocked sending / receiving */
     weft_spin send_spin, recv_spin;
+    weft_nap send_nap;         /* buffered: senders that find a large ring full */
     union {
         weft_ring ring;        /* buffered; its slots follow the struct */
         weft_xslot xs;         /* unbuffered */

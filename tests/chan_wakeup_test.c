@@ -5,7 +5,10 @@
  *  - ping-pong over two unbuffered channels, two cap-1 channels, and two
  *    signal (elem_size 0) channels; and 4 pairs at once (threads outnumber
  *    the cores, so handoffs park instead of spinning);
- *  - 1 producer x 2 consumers and 2 producers x 2 consumers on cap 1;
+ *  - 1 producer x 2 consumers and 2 producers x 2 consumers on cap 1, and
+ *    4 producers x 1 consumer on cap 32, where blocked senders nap first;
+ *  - a sender on a full cap-32 ring: its nap outlives no deadline, and the
+ *    receive that makes room wakes it;
  *  - timed handoffs whose deadlines race the peer: a timed-out send was not
  *    delivered, a timed-out receive lost nothing;
  *  - 100 receivers parked on an empty channel use about no CPU, and close
@@ -194,6 +197,52 @@ static void producers_consumers(int producers, int consumers, size_t cap, long t
 static void one_producer_two_consumers_cap1(void) { producers_consumers(1, 2, 1, test_n(120000)); }
 static void two_producers_two_consumers_cap1(void) { producers_consumers(2, 2, 1, test_n(120000)); }
 static void two_producers_one_consumer_unbuffered(void) { producers_consumers(2, 1, 0, test_n(60000)); }
+/* A ring above the small-ring size: senders that find it full nap before
+   they register and park (chan/chan.c), and the one receiver must get every
+   one of them going again. */
+static void four_producers_one_consumer_cap32(void) { producers_consumers(4, 1, 32, test_n(200000)); }
+
+/* ---- a sender on a full large ring: nap, then park ------------------------ */
+
+static void *recv_one_later(void *p)
+{
+    test_sleep_ms(20);
+    uint64_t v = 0;
+    CHECK_OK(weft_chan_recv(p, &v));
+    CHECK_EQ(v, 0);
+    return NULL;
+}
+
+/* The nap must neither outlive a deadline nor replace the wake-up: a timed
+   send on a full ring times out at its deadline, not before; a send that
+   outlasts its nap parks and is woken by the receive that makes room. */
+static void full_ring_sender_deadline_and_wake(void)
+{
+    test_watchdog(45);
+    weft_chan *c = weft_chan_new(sizeof(uint64_t), 32);
+    CHECK(c != NULL);
+    for (uint64_t i = 0; i < 32; i++)
+        CHECK_OK(weft_chan_send(c, &i));
+    const int64_t waits[] = { 200 * MS / 1000, 3 * MS };
+    for (size_t k = 0; k < 2; k++) {
+        uint64_t v = 99;
+        int64_t t0 = weft_now();
+        CHECK_RC(weft_chan_send_until(c, &v, t0 + waits[k]), WEFT_ETIMEDOUT);
+        CHECK_GE(weft_now() - t0, waits[k]);
+    }
+    pthread_t th = test_thread(recv_one_later, c);
+    uint64_t v = 32;
+    int64_t t0 = weft_now();
+    CHECK_OK(weft_chan_send(c, &v));
+    CHECK_GE(weft_now() - t0, 15 * MS);
+    test_join(th);
+    CHECK_EQ(weft_chan_len(c), 32);
+    for (uint64_t i = 1; i <= 32; i++) {
+        CHECK_OK(weft_chan_try_recv(c, &v));
+        CHECK_EQ(v, i);
+    }
+    weft_chan_free(c);
+}
 
 /* ---- timed handoffs racing their deadlines -------------------------------- */
 
@@ -334,6 +383,8 @@ int main(int argc, char **argv)
     TEST_RUN(one_producer_two_consumers_cap1);
     TEST_RUN(two_producers_two_consumers_cap1);
     TEST_RUN(two_producers_one_consumer_unbuffered);
+    TEST_RUN(four_producers_one_consumer_cap32);
+    TEST_RUN(full_ring_sender_deadline_and_wake);
     TEST_RUN(timed_handoffs_unbuffered);
     TEST_RUN(timed_handoffs_cap1);
     TEST_RUN(parked_receivers_use_no_cpu);

@@ -18,7 +18,11 @@
  *
  * Blocking. A thread that must wait spins briefly (only while spinning can
  * pay: never when threads outnumber cores) and then parks on a futex; a
- * parked thread uses no CPU. Every operation that can block comes in four
+ * parked thread uses no CPU. A sender that finds a buffered channel of more
+ * than 16 slots full first naps once (the kernel's shortest timed sleep,
+ * ~50-100 µs, never past its deadline) so that its receivers need not wake
+ * it; a site whose naps outlast the receivers' work (they run dry and wait)
+ * parks at once for its next waits. Every operation that can block comes in four
  * forms: plain (waits forever), try (never waits: WEFT_EAGAIN), _until (an
  * absolute weft_now() deadline: WEFT_ETIMEDOUT) and, with contexts, _ctx.
  *

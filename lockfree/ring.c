@@ -53,6 +53,9 @@ void weft__ring_init(weft_ring *r, size_t elem_size, size_t cap, void *slots)
     r->one_lap = r->mark_bit * 2;
     r->elem_size = elem_size;
     r->stride = ring_stride(elem_size);
+    r->stride_shift = 0;
+    if ((r->stride & (r->stride - 1)) == 0)
+        r->stride_shift = (unsigned)__builtin_ctzll(r->stride);
     r->slots = slots;
     for (uint64_t i = 0; i < cap; i++)
         atomic_init(ring_stamp(r, i), i);

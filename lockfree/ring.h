@@ -59,6 +59,7 @@ struct weft_ring {
     /* Read-only after init: shared by every CPU without bouncing. */
     uint64_t cap, mark_bit, one_lap;
     size_t elem_size, stride;
+    unsigned stride_shift; /* log2(stride) when stride is a power of two, else 0 */
     unsigned char *slots;
     /* Written by consumers. */
     alignas(WEFT_CACHELINE) _Atomic uint64_t head;
@@ -74,14 +75,21 @@ void *weft__ring_alloc(size_t header, size_t elem_size, size_t cap, unsigned cha
 /* Initialise r over slots from weft__ring_alloc. */
 void weft__ring_init(weft_ring *r, size_t elem_size, size_t cap, void *slots);
 
+/* A shift where the stride allows (every element of up to 56 bytes): the
+   slot address is on the path of every operation. */
+static inline uint64_t ring_offset(const weft_ring *r, uint64_t index)
+{
+    return weft_likely(r->stride_shift) ? index << r->stride_shift : index * r->stride;
+}
+
 static inline _Atomic uint64_t *ring_stamp(const weft_ring *r, uint64_t index)
 {
-    return (_Atomic uint64_t *)(void *)(r->slots + index * r->stride);
+    return (_Atomic uint64_t *)(void *)(r->slots + ring_offset(r, index));
 }
 
 static inline unsigned char *ring_data(const weft_ring *r, uint64_t index)
 {
-    return r->slots + index * r->stride + sizeof(uint64_t);
+    return r->slots + ring_offset(r, index) + sizeof(uint64_t);
 }
 
 /* Copy with the common small sizes as fixed-size (inlined) moves. */

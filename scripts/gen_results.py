@@ -907,7 +907,11 @@ def generate(res, plots_dir, plots_link, make_plots):
     w("")
     w("- Every figure is the **median over repetitions** of one run each; the "
       "spread is the min – max over those repetitions (± is half that range, "
-      "relative to the median). A wide spread means the machine was busy.")
+      "relative to the median). A wide spread means the machine was busy. "
+      "scripts/bench runs the repetitions of all benchmarks interleaved in "
+      "random order, so that a workload and the baseline or workload it is "
+      "compared with sample the same stretch of the machine's load (the Go "
+      "peer runs afterwards, in its own process).")
     w("- **Timed region**: each run starts its threads, waits until all of them "
       "sit at a start gate, then releases them; the time runs from the first "
       "thread leaving the gate to the last thread finishing (a consumer finishes "

@@ -910,8 +910,9 @@ def generate(res, plots_dir, plots_link, make_plots):
       "relative to the median). A wide spread means the machine was busy. "
       "scripts/bench runs the repetitions of all benchmarks interleaved in "
       "random order, so that a workload and the baseline or workload it is "
-      "compared with sample the same stretch of the machine's load (the Go "
-      "peer runs afterwards, in its own process).")
+      "compared with sample the same stretch of the machine's load; the Go "
+      "peer runs afterwards, in its own process, its repetitions "
+      "interleaved the same way.")
     w("- **Timed region**: each run starts its threads, waits until all of them "
       "sit at a start gate, then releases them; the time runs from the first "
       "thread leaving the gate to the last thread finishing (a consumer finishes "

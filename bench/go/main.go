@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand"
 	"os"
 	"regexp"
 	"runtime"
@@ -590,6 +591,7 @@ func runOne(w workload) result {
 
 func main() {
 	reps := flag.Int("reps", 5, "repetitions per workload")
+	interleave := flag.Bool("interleave", false, "run the repetitions of all workloads interleaved in random order (as weft_bench's --benchmark_enable_random_interleaving)")
 	filter := flag.String("filter", "", "only the workloads whose name (chan/4x4_cap1024/go) matches this regexp")
 	out := flag.String("out", "", "JSON output file (default stdout)")
 	flag.Parse()
@@ -608,14 +610,36 @@ func main() {
 	progress := os.Getenv("WEFT_BENCH_PROGRESS") == "1"
 	timeout := time.Duration(envU64("WEFT_BENCH_TIMEOUT_S", 300)) * time.Second
 
-	var records []map[string]any
-	failed := 0
+	// The runs to make: every repetition of every selected workload, in
+	// workload order, or shuffled with -interleave.
+	type run struct {
+		w workload
+		k int
+	}
+	var runs []run
 	for _, w := range workloads {
-		name := w.group + "/" + w.name + "/go"
-		if re != nil && !re.MatchString(name) {
+		if re != nil && !re.MatchString(w.group+"/"+w.name+"/go") {
 			continue
 		}
 		for k := 0; k < *reps; k++ {
+			runs = append(runs, run{w, k})
+		}
+	}
+	if *interleave {
+		rand.Seed(time.Now().UnixNano())
+		rand.Shuffle(len(runs), func(i, j int) { runs[i], runs[j] = runs[j], runs[i] })
+	}
+
+	var records []map[string]any
+	failed := 0
+	dead := map[string]bool{} // workloads that failed: their other repetitions are skipped
+	for _, ru := range runs {
+		w, k := ru.w, ru.k
+		name := w.group + "/" + w.name + "/go"
+		if dead[name] {
+			continue
+		}
+		{
 			runtime.GC() // outside the timed region
 			watchdog := time.AfterFunc(timeout, func() {
 				fmt.Fprintf(os.Stderr, "\nweftgo: %s did not finish within WEFT_BENCH_TIMEOUT_S (a hang?)\n", name)
@@ -635,7 +659,8 @@ func main() {
 				rec["error_message"] = r.err
 				failed++
 				records = append(records, rec)
-				break
+				dead[name] = true
+				continue
 			}
 			if r.items > 0 && r.seconds > 0 {
 				rec["items_per_second"] = r.items / r.seconds

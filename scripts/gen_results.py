@@ -63,7 +63,10 @@ GO_BUFFERED = ["seq_cap1024", "1x1_cap1", "1x1_cap1024", "4x1_cap1024", "4x4_cap
 # CPU-per-message figures are the measured side of it).
 PARK_SPIN = [
     ("weft", "adaptive: spins on the ring while a per-call-site spin budget allows "
-             "(learned from whether spinning paid), then parks on a futex; a ring slot "
+             "(learned from whether spinning paid), then parks on a futex; a sender that "
+             "finds a ring of more than 16 slots full first naps once (the kernel's "
+             "shortest timed sleep, ~70 µs here) so that its receivers need not wake it, "
+             "unless its naps have been outlasting the receivers' work; a ring slot "
              "stall is bounded (~4 µs of pause rounds)."),
     ("mutex+condvar", "parks: pthread mutex + condition variable (futex); glibc's default "
                       "mutex does not spin."),

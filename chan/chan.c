@@ -195,6 +195,7 @@ static int buf_block(weft_chan *c, bool send, void *elem, int64_t deadline)
        event whose latency matters (a request, a result), and receiver naps
        measured no gain on 4x4 or 16x16. */
     if (send && c->cap > WEFT_SPIN_SMALL_RING && weft_nap_take(&c->send_nap, deadline)) {
+        /* Relaxed: a hint for the nap policy; no ordering rests on it. */
         if (atomic_load_explicit(&c->recvq.n, memory_order_relaxed))
             weft_nap_overshot(&c->send_nap);
         if ((rc = buf_try(c, send, elem)) != WEFT_EAGAIN)

@@ -13,6 +13,7 @@ enum {
 
 bool weft_nap_take(weft_nap *s, int64_t deadline)
 {
+    /* Relaxed, as every access here: advisory state (nap.h). */
     uint32_t b = atomic_load_explicit(&s->backoff, memory_order_relaxed);
     if (b) {
         /* Racing decrements may lose one: the count is a rough measure. */

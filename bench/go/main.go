@@ -639,46 +639,44 @@ func main() {
 		if dead[name] {
 			continue
 		}
-		{
-			runtime.GC() // outside the timed region
-			watchdog := time.AfterFunc(timeout, func() {
-				fmt.Fprintf(os.Stderr, "\nweftgo: %s did not finish within WEFT_BENCH_TIMEOUT_S (a hang?)\n", name)
-				os.Exit(3)
-			})
-			r := runOne(w)
-			watchdog.Stop()
-			rec := map[string]any{
-				"name": name, "run_name": name, "run_type": "iteration",
-				"repetitions": *reps, "repetition_index": k, "threads": 1,
-				"iterations": 1, "real_time": r.seconds * 1e3, "cpu_time": r.cpu * 1e3,
-				"time_unit": "ms",
-			}
-			if r.err != "" {
-				fmt.Fprintf(os.Stderr, "weftgo: %s FAILED: %s\n", name, r.err)
-				rec["error_occurred"] = true
-				rec["error_message"] = r.err
-				failed++
-				records = append(records, rec)
-				dead[name] = true
-				continue
-			}
-			if r.items > 0 && r.seconds > 0 {
-				rec["items_per_second"] = r.items / r.seconds
-				rec["msgs_per_s"] = r.items / r.seconds
-				rec["ns_per_msg"] = r.seconds * 1e9 / r.items
-				if r.cpu >= 0 {
-					rec["cpu_s_per_Mmsg"] = r.cpu / (r.items / 1e6)
-				}
-			}
-			for c, v := range r.counters {
-				rec[c] = v
-			}
+		runtime.GC() // outside the timed region
+		watchdog := time.AfterFunc(timeout, func() {
+			fmt.Fprintf(os.Stderr, "\nweftgo: %s did not finish within WEFT_BENCH_TIMEOUT_S (a hang?)\n", name)
+			os.Exit(3)
+		})
+		r := runOne(w)
+		watchdog.Stop()
+		rec := map[string]any{
+			"name": name, "run_name": name, "run_type": "iteration",
+			"repetitions": *reps, "repetition_index": k, "threads": 1,
+			"iterations": 1, "real_time": r.seconds * 1e3, "cpu_time": r.cpu * 1e3,
+			"time_unit": "ms",
+		}
+		if r.err != "" {
+			fmt.Fprintf(os.Stderr, "weftgo: %s FAILED: %s\n", name, r.err)
+			rec["error_occurred"] = true
+			rec["error_message"] = r.err
+			failed++
 			records = append(records, rec)
-			if progress && r.items > 0 {
-				fmt.Fprintf(os.Stderr, "  .. %s run %d: %.3g msgs/s\n", name, k+1, r.items/r.seconds)
-			} else if progress {
-				fmt.Fprintf(os.Stderr, "  .. %s run %d: %.3g s\n", name, k+1, r.seconds)
+			dead[name] = true
+			continue
+		}
+		if r.items > 0 && r.seconds > 0 {
+			rec["items_per_second"] = r.items / r.seconds
+			rec["msgs_per_s"] = r.items / r.seconds
+			rec["ns_per_msg"] = r.seconds * 1e9 / r.items
+			if r.cpu >= 0 {
+				rec["cpu_s_per_Mmsg"] = r.cpu / (r.items / 1e6)
 			}
+		}
+		for c, v := range r.counters {
+			rec[c] = v
+		}
+		records = append(records, rec)
+		if progress && r.items > 0 {
+			fmt.Fprintf(os.Stderr, "  .. %s run %d: %.3g msgs/s\n", name, k+1, r.items/r.seconds)
+		} else if progress {
+			fmt.Fprintf(os.Stderr, "  .. %s run %d: %.3g s\n", name, k+1, r.seconds)
 		}
 	}
 

@@ -160,7 +160,7 @@ WEFT_API int weft_sem_acquire(weft_sem *s, int64_t n, weft_ctx *ctx)
         return 0;
     }
 
-    weft_case cs[2] = { WEFT_CASE_RECV(w.ready, NULL), WEFT_CASE_RECV(weft_ctx_done(ctx), NULL) };
+    weft_case cs[2] = { WEFT_CASE_RECV(w.ready, NULL), WEFT_CASE_RECV(done, NULL) };
     int k = weft_select(cs, 2, WEFT_FOREVER);
     if (k != 0) {
         weft_lock_acquire(&s->lock);

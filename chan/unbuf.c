@@ -150,21 +150,6 @@ static bool x_retract(weft_xslot *xs, uint64_t k, uint64_t mine)
     return false;
 }
 
-/* Polling x pulls its line to the poller; a partner in the middle of a
-   two-step update (engage, copy, settle) must then fetch it back for the
-   second step. Polls back off to every X_POLL_MAX pause rounds. */
-#ifndef X_POLL_MAX_STEP
-#define X_POLL_MAX_STEP 5
-#endif
-static inline uint32_t x_pause(uint32_t *step)
-{
-    uint32_t rounds = 1u << (*step < X_POLL_MAX_STEP ? *step : X_POLL_MAX_STEP);
-    for (uint32_t k = 0; k < rounds; k++)
-        weft_cpu_relax();
-    (*step)++;
-    return rounds;
-}
-
 static inline bool x_pending(uint64_t s, uint64_t k, uint64_t mine)
 {
     if (x_seq(s) != k)
@@ -173,7 +158,10 @@ static inline bool x_pending(uint64_t s, uint64_t k, uint64_t mine)
 }
 
 /* The poster waits until its post (kind `mine`, seq k) is settled: spin
-   (first without, then with the spin policy's bookkeeping), then park on
+   (first without, then with the spin policy's bookkeeping; polls back off
+   with weft__backoff, since polling x pulls its line to the poller and a
+   partner in the middle of a two-step update, engage then settle, must
+   fetch it back for the second step), then park on
    `park` (published with the post) with SLEEP set. Returns the settled x;
    *rc = the deadline's error if the post was retracted at the deadline,
    else 0. Returns only after consuming the unpark that a SLEEP flag it set
@@ -187,14 +175,14 @@ static uint64_t x_wait(weft_chan *c, uint64_t k, uint64_t mine, int64_t deadline
     *rc = 0;
     uint32_t step = 0;
     if (weft_ncpus() > 1)
-        for (uint32_t i = 0; i < WEFT_SPIN_PARTNER_FLOOR; i += x_pause(&step)) {
+        for (uint32_t i = 0; i < WEFT_SPIN_PARTNER_FLOOR; i += weft__backoff(&step)) {
             s = atomic_load_explicit(&xs->x, memory_order_acquire);
             if (!x_pending(s, k, mine))
                 return s;
         }
     uint32_t budget = weft_spin_enter(site), i = 0;
     if (budget) {
-        for (; i < budget; i += x_pause(&step)) {
+        for (; i < budget; i += weft__backoff(&step)) {
             s = atomic_load_explicit(&xs->x, memory_order_acquire);
             if (!x_pending(s, k, mine))
                 break;
@@ -396,7 +384,7 @@ int weft__unbuf_op(weft_chan *c, bool send, void *elem, int64_t deadline)
         /* Relaxed loads: only a choice of path; each path re-checks. */
         uint64_t s = atomic_load_explicit(&c->xs.x, memory_order_relaxed);
         if (spin && x_transient(s) && waited < WEFT_SPIN_PARTNER_FLOOR) {
-            waited += x_pause(&step);
+            waited += weft__backoff(&step);
             continue;
         }
         if (s == x_seq(s) /* EMPTY, no flags */ &&
